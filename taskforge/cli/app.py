@@ -1,0 +1,27 @@
+"""The ``taskforge`` command: one typer app, one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from taskforge.cli import bench, db, demo, eval, schemas, tasks, tools
+
+app = typer.Typer(
+    name="taskforge",
+    help="Train tool-using agents on their own failures: mine, synthesize, verify, export.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(tasks.app, name="tasks")
+app.add_typer(eval.app, name="eval")
+app.add_typer(bench.app, name="bench")
+app.add_typer(schemas.app, name="schemas")
+app.add_typer(tools.app, name="tools")
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

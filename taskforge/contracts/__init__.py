@@ -1,0 +1,67 @@
+"""taskforge data contracts: the one source of truth for every record taskforge reads or writes."""
+
+from taskforge.contracts.base import SCHEMA_VERSION, Contract
+from taskforge.contracts.message import Message, Requestor, Role, ToolCall
+from taskforge.contracts.reward import (
+    ActionCheck,
+    CommunicateCheck,
+    DBCheck,
+    DivergentWrite,
+    EnvAssertionCheck,
+    FieldDiff,
+    NLAssertionCheck,
+    RewardInfo,
+    StateDiff,
+)
+from taskforge.contracts.task import (
+    Action,
+    Certificate,
+    Description,
+    EnvAssertion,
+    EnvFunctionCall,
+    EvaluationCriteria,
+    InitialState,
+    InitializationData,
+    Lineage,
+    RewardType,
+    StructuredUserInstructions,
+    Task,
+    TaskIssue,
+    UserScenario,
+)
+from taskforge.contracts.trajectory import Tau2Results, TerminationReason, Trajectory
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Action",
+    "ActionCheck",
+    "Certificate",
+    "CommunicateCheck",
+    "Contract",
+    "DBCheck",
+    "Description",
+    "DivergentWrite",
+    "EnvAssertion",
+    "EnvAssertionCheck",
+    "EnvFunctionCall",
+    "EvaluationCriteria",
+    "FieldDiff",
+    "InitialState",
+    "InitializationData",
+    "Lineage",
+    "Message",
+    "NLAssertionCheck",
+    "Requestor",
+    "RewardInfo",
+    "RewardType",
+    "Role",
+    "StateDiff",
+    "StructuredUserInstructions",
+    "Task",
+    "TaskIssue",
+    "Tau2Results",
+    "TerminationReason",
+    "ToolCall",
+    "Trajectory",
+    "UserScenario",
+]

@@ -1,0 +1,23 @@
+"""Exceptions taskforge raises for bad input; the CLI turns them into one-line errors."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+class TaskforgeError(Exception):
+    """Base class of errors that are the user's to fix (bad file, record or field)."""
+
+
+class DataError(TaskforgeError):
+    """A file or record that does not match its contract."""
+
+
+def describe_validation_error(source: str, exc: ValidationError, record: str | None = None) -> str:
+    """One line naming the file, the record and the field of the first validation error."""
+    first = exc.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    where = f"record {record}: " if record else ""
+    count = exc.error_count()
+    more = f" (+{count - 1} more)" if count > 1 else ""
+    return f"{source}: {where}field {loc or '<root>'}: {first['msg']}{more}"
