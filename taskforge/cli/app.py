@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import typer
-
 from taskforge.cli import bench, db, demo, eval, schemas, tasks, tools
+from taskforge.cli.common import App
 
-app = typer.Typer(
+app = App(
     name="taskforge",
     help="Train tool-using agents on their own failures: mine, synthesize, verify, export.",
     no_args_is_help=True,

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NoReturn, TypeVar
 
-import click
 import typer
 from rich.console import Console
+from rich.progress import track as rich_track
+
+from taskforge.errors import TaskforgeError
+
+T = TypeVar("T")
 
 console = Console(stderr=True)
 """Progress and human-readable messages go to stderr, so ``--json`` output stays clean."""
@@ -16,24 +22,46 @@ console = Console(stderr=True)
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 
 
-class UserError(click.ClickException):
-    """A problem with the user's input (file, record, field): one line on stderr, exit code 2.
-
-    Raised anywhere below a command; click catches it, so no traceback reaches the user.
-    """
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        """Print the one-line error."""
-        console.print(f"[bold red]error:[/] {self.message}", highlight=False, soft_wrap=True)
+EXIT_USER_ERROR = 2
 
 
 def fail(message: str) -> NoReturn:
     """Abort the command with a one-line error and exit code 2."""
-    raise UserError(message)
+    raise TaskforgeError(message)
+
+
+def reporting_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn taskforge's input errors into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TaskforgeError as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+
+    return wrapper
+
+
+class App(typer.Typer):
+    """A typer app whose commands report :class:`TaskforgeError` as one-line errors."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+        register = super().command(*args, **kwargs)
+        return lambda func: register(reporting_errors(func))
 
 
 def emit_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+DOMAIN_OPTION = typer.Option("retail", "--domain", help="Domain of the tasks and DB.")
+
+
+def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    """Iterate with a transient progress bar on stderr."""
+    yield from rich_track(
+        items, description=description, total=total, console=console, transient=True
+    )

@@ -1,4 +1,4 @@
-"""Tasks: a superset of tau2's task JSON, plus taskforge's origin, pattern, lineage and certificate."""
+"""Tasks: a superset of tau2's task JSON, plus taskforge's origin, pattern, lineage, certificate."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ def _walk(path: str, expected: Any, actual: Any) -> list[tuple[str, Any, Any]]:
         return out
     if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
         out = []
-        for i, (e, a) in enumerate(zip(expected, actual)):
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
             out.extend(_walk(_join(path, str(i)), e, a))
         return out
     return [(path, expected, actual)]

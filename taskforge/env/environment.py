@@ -8,7 +8,7 @@ from typing import Any
 
 from taskforge.contracts import Message, ToolCall
 from taskforge.env.db import Database, State
-from taskforge.env.toolkit import Toolkit, ToolError, parse_arguments
+from taskforge.env.toolkit import ToolError, Toolkit, parse_arguments
 
 
 def to_tool_output(value: Any) -> str:

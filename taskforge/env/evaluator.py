@@ -90,7 +90,9 @@ class Evaluator:
             return RewardInfo(reward=0.0, reward_basis=None, info={"note": note})
         criteria = task.evaluation_criteria
         if criteria is None:
-            return RewardInfo(reward=1.0, reward_basis=None, info={"note": "No evaluation criteria"})
+            return RewardInfo(
+                reward=1.0, reward_basis=None, info={"note": "No evaluation criteria"}
+            )
         basis = list(criteria.reward_basis)
         actual = replay_writes(self._initial(task), calls_in(messages))
         parts = _Components()

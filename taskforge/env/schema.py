@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from pathlib import Path
 from string import Template
 from typing import Any
 
@@ -64,3 +65,29 @@ def build_tool_schema(
         },
     }
     return schema, params
+
+
+def load_schema_overrides(path: Path, tool_names: Collection[str]) -> list[dict[str, Any]]:
+    """Exact tool schemas from a file (e.g. what a benchmark shows its models).
+
+    The file is a JSON list of OpenAI function schemas; each must name a known tool and every
+    tool must be covered, so a model is never shown a partial tool set.
+    """
+    from taskforge.contracts.io import read_json
+    from taskforge.errors import DataError
+
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise DataError(f"{path}: expected a JSON list of function schemas")
+    names = []
+    for index, item in enumerate(data):
+        name = item.get("function", {}).get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            raise DataError(f"{path}: record #{index}: field function.name: missing")
+        if name not in tool_names:
+            raise DataError(f"{path}: record #{index}: field function.name: unknown tool {name!r}")
+        names.append(name)
+    missing = sorted(set(tool_names) - set(names))
+    if missing:
+        raise DataError(f"{path}: no schema for tool(s): {', '.join(missing)}")
+    return data

@@ -11,6 +11,7 @@ from typing import Any
 from taskforge.env.db import Database
 from taskforge.env.environment import Environment
 from taskforge.env.toolkit import Toolkit
+from taskforge.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,9 @@ class Domain:
     def load_db(self, path: str | Path | None = None) -> Database:
         """Load a DB file, or the domain's bundled DB."""
         target = path or self.default_db_path
-        if target is None:
-            raise ValueError(f"domain {self.name!r} ships no DB; pass a path")
+        if target is None or not Path(target).exists():
+            where = target or "none"
+            raise DataError(f"domain {self.name!r}: no DB at {where}; pass --db PATH")
         return self.database_cls.load(target)
 
     def environment(
@@ -53,7 +55,7 @@ def available_domains() -> list[str]:
 def get_domain(name: str) -> Domain:
     """The domain called ``name`` (imported on first use)."""
     if name not in _MODULES:
-        raise KeyError(f"unknown domain {name!r}; known: {', '.join(available_domains())}")
+        raise DataError(f"unknown domain {name!r}; known: {', '.join(available_domains())}")
     module = importlib.import_module(_MODULES[name])
     domain: Domain = module.DOMAIN
     return domain

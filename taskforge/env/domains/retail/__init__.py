@@ -10,6 +10,8 @@ from taskforge.env.domains.retail.models import RetailDB
 from taskforge.env.domains.retail.tools import RetailTools
 
 _HERE = Path(__file__).resolve().parent
+BUNDLED_DB = _HERE.parents[3] / "datasets" / "retail" / "db.json"
+"""The synthetic DB shipped in the repository (present in a clone or editable install)."""
 
 
 class RetailDatabase(Database):
@@ -23,7 +25,7 @@ DOMAIN = Domain(
     database_cls=RetailDatabase,
     toolkit_cls=RetailTools,
     policy_path=_HERE / "policy.md",
-    default_db_path=_HERE / "data" / "db.json",
+    default_db_path=BUNDLED_DB,
 )
 
-__all__ = ["DOMAIN", "RetailDB", "RetailDatabase", "RetailTools"]
+__all__ = ["BUNDLED_DB", "DOMAIN", "RetailDB", "RetailDatabase", "RetailTools"]

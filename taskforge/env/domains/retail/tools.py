@@ -11,10 +11,10 @@ from __future__ import annotations
 import ast
 import json
 import operator
-from typing import Any
+from typing import Any, ClassVar
 
 from taskforge.env.db import Record
-from taskforge.env.toolkit import Toolkit, ToolError, ToolType, tool
+from taskforge.env.toolkit import ToolError, Toolkit, ToolType, tool
 
 CANCEL_REASONS = ("no longer needed", "ordered by mistake")
 
@@ -22,7 +22,7 @@ CANCEL_REASONS = ("no longer needed", "ordered by mistake")
 class RetailTools(Toolkit):
     """Tools of a Retail customer-service agent acting on one episode's DB."""
 
-    doc_terms = {
+    doc_terms: ClassVar[dict[str, str]] = {
         "ORDER_ID": "Order id, starting with '#', e.g. '#W0000000'.",
         "PAYMENT_ID": "Payment method id, e.g. 'credit_card_0000000' or 'gift_card_0000000'.",
         "USER_ID": "User id, e.g. 'sara_doe_496'.",
@@ -71,11 +71,15 @@ class RetailTools(Toolkit):
             if item_ids.count(item_id) > held.count(item_id):
                 raise ToolError(message.format(item_id=item_id))
 
-    def _price_difference(self, order: Record, item_ids: list[str], new_ids: list[str]) -> float:
+    def _price_difference(
+        self, order: Record, item_ids: list[str], new_ids: list[str], forbid_same: bool = False
+    ) -> float:
         if len(item_ids) != len(new_ids):
             raise ToolError("The number of items to be exchanged should match")
         diff: float = 0
-        for item_id, new_id in zip(item_ids, new_ids):
+        for item_id, new_id in zip(item_ids, new_ids, strict=True):
+            if forbid_same and item_id == new_id:
+                raise ToolError("The new item id should be different from the old item id")
             item = next((i for i in order["items"] if i["item_id"] == item_id), None)
             if item is None:
                 raise ToolError(f"Item {item_id} not found")
@@ -176,7 +180,7 @@ class RetailTools(Toolkit):
         for _, product in self.state.items("products"):
             variant = product["variants"].get(item_id)
             if variant is not None:
-                return variant  # type: ignore[no-any-return]
+                return variant
         raise ToolError("Item not found")
 
     @tool(ToolType.READ)
@@ -311,9 +315,7 @@ class RetailTools(Toolkit):
         if order["status"] != "pending":
             raise ToolError("Non-pending order cannot be modified")
         self._check_items_present(order, item_ids, "{item_id} not found")
-        if any(old == new for old, new in zip(item_ids, new_item_ids)):
-            raise ToolError("The new item id should be different from the old item id")
-        diff = self._price_difference(order, item_ids, new_item_ids)
+        diff = self._price_difference(order, item_ids, new_item_ids, forbid_same=True)
         method = self._payment_method(order["user_id"], payment_method_id)
         if method["source"] == "gift_card" and method["balance"] < diff:
             raise ToolError("Insufficient gift card balance to pay for the new item")
@@ -328,7 +330,7 @@ class RetailTools(Toolkit):
         return order
 
     def _swap_items(self, order: Record, item_ids: list[str], new_item_ids: list[str]) -> None:
-        for item_id, new_id in zip(item_ids, new_item_ids):
+        for item_id, new_id in zip(item_ids, new_item_ids, strict=True):
             item = next(i for i in order["items"] if i["item_id"] == item_id)
             variant = self._variant(item["product_id"], new_id)
             item["item_id"] = new_id
@@ -434,9 +436,7 @@ def _payment(kind: str, amount: float, method_id: str) -> Record:
     return {"transaction_type": kind, "amount": amount, "payment_method_id": method_id}
 
 
-def _address(
-    address1: str, address2: str, city: str, state: str, country: str, zip: str
-) -> Record:
+def _address(address1: str, address2: str, city: str, state: str, country: str, zip: str) -> Record:
     return {
         "address1": address1,
         "address2": address2,

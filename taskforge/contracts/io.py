@@ -1,0 +1,73 @@
+"""Reading contract files with errors that name the file, the record and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from taskforge.contracts.task import Task
+from taskforge.contracts.trajectory import Tau2Results, Trajectory
+from taskforge.errors import DataError, describe_validation_error
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file; DataError when it is missing or malformed."""
+    path = Path(path)
+    try:
+        return orjson.loads(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise DataError(f"{path}: is a directory, expected a JSON file") from exc
+    except orjson.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def parse_records(data: Any, model: type[M], source: str) -> list[M]:
+    """Validate a JSON list of records, naming the first bad record and field."""
+    if not isinstance(data, list):
+        raise DataError(f"{source}: expected a JSON list of {model.__name__} records")
+    out = []
+    for index, item in enumerate(data):
+        try:
+            out.append(model.model_validate(item))
+        except ValidationError as exc:
+            rid = item.get("id") if isinstance(item, dict) else None
+            record = f"#{index}" + (f" (id {rid!r})" if rid is not None else "")
+            raise DataError(describe_validation_error(source, exc, record)) from exc
+    return out
+
+
+def load_tasks(path: str | Path) -> list[Task]:
+    """Tasks from a tau2-style ``tasks.json`` (a JSON list), or from a results file's tasks."""
+    data = read_json(path)
+    if isinstance(data, dict) and "tasks" in data:
+        data = data["tasks"]
+    tasks = parse_records(data, Task, str(path))
+    seen: set[str] = set()
+    for task in tasks:
+        if task.id in seen:
+            raise DataError(f"{path}: record id {task.id!r}: field id: duplicate task id")
+        seen.add(task.id)
+    return tasks
+
+
+def load_results(path: str | Path) -> Tau2Results:
+    """A tau2 results file (single-file format)."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a tau2 results object")
+    for key in ("info", "tasks", "simulations"):
+        if key not in data:
+            raise DataError(f"{path}: field {key}: missing (not a tau2 results file?)")
+    tasks = parse_records(data["tasks"], Task, f"{path} tasks")
+    sims = parse_records(data["simulations"], Trajectory, f"{path} simulations")
+    try:  # parsed records are taken as they are, not validated twice
+        return Tau2Results.model_validate({**data, "tasks": tasks, "simulations": sims})
+    except ValidationError as exc:
+        raise DataError(describe_validation_error(str(path), exc)) from exc
