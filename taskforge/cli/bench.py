@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -28,12 +30,10 @@ def env(
     tasks = load_tasks(tasks_path)
     if not tasks:
         fail(f"{tasks_path}: no tasks")
-    _pin_one_core()
-    with console.status("benchmarking (taskforge, then the naive baseline)..."):
-        report = run_env_bench(dom.toolkit_cls, dom.load_db(db_path), tasks, seconds)
-    report["cpu_affinity"] = (
-        sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    )
+    db = dom.load_db(db_path)
+    with _one_core() as core, console.status("benchmarking taskforge, then the naive baseline"):
+        report = run_env_bench(dom.toolkit_cls, db, tasks, seconds)
+    report["cpu_core"] = core
     if as_json:
         emit_json(report)
         return
@@ -49,8 +49,15 @@ def env(
     )
 
 
-def _pin_one_core() -> None:
-    """Measure on one core, as the figures are quoted."""
-    if hasattr(os, "sched_setaffinity"):
-        cores = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, {cores[0]})
+@contextmanager
+def _one_core() -> Iterator[int | None]:
+    """Measure on one core, as the figures are quoted; the affinity is restored afterwards."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield None
+        return
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})
+    try:
+        yield min(cores)
+    finally:
+        os.sched_setaffinity(0, cores)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -11,6 +15,7 @@ from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, App, console, emit_
 from taskforge.contracts.io import load_tasks
 from taskforge.env.audit import audit_summary, audit_task
 from taskforge.env.domains import get_domain
+from taskforge.synthesis.seed import sample_seed_tasks, task_kind
 
 app = App(help="Inspect and check task files.", no_args_is_help=True)
 
@@ -46,3 +51,39 @@ def audit(
             )
     console.print(table)
     console.print(summary)
+
+
+@app.command("seed")
+def seed(
+    db_path: Path | None = typer.Option(None, "--db", help="Retail DB JSON (default: bundled)."),
+    n: int = typer.Option(30, "--n", min=0, help="Number of tasks."),
+    seed_value: int = typer.Option(7, "--seed", help="Random seed; same arguments, same file."),
+    out: Path = typer.Option(..., "--out", help="Where to write the tasks (a JSON list)."),
+    prefix: str = typer.Option("seed", "--prefix", help="Task ids are PREFIX_000, ..."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Sample naive Retail seed tasks (no injected difficulty), each checked by gold replay."""
+    db = get_domain("retail").load_db(db_path)
+    tasks = sample_seed_tasks(db, n, seed_value, prefix)
+    data = [t.model_dump(mode="json", exclude_none=True) for t in tasks]
+    _write_atomic(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    kinds = dict(sorted(Counter(task_kind(t) for t in tasks).items()))
+    summary = {"out": str(out), "n_tasks": len(tasks), "seed": seed_value, "kinds": kinds}
+    if as_json:
+        emit_json(summary)
+        return
+    console.print(f"wrote {len(tasks)} seed tasks to {out}")
+    console.print(kinds)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -5,6 +5,6 @@ records of a Retail DB, one write tool (or an information request) per task, wit
 difficulty; the targeted stage builds on it.
 """
 
-from taskforge.synthesis.seed import GENERATOR, SEED_KINDS, sample_seed_tasks
+from taskforge.synthesis.seed import GENERATOR, INFO_KIND, SEED_KINDS, sample_seed_tasks, task_kind
 
-__all__ = ["GENERATOR", "SEED_KINDS", "sample_seed_tasks"]
+__all__ = ["GENERATOR", "INFO_KIND", "SEED_KINDS", "sample_seed_tasks", "task_kind"]

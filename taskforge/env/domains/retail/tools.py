@@ -452,11 +452,14 @@ _BINARY = {
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
     ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Pow: operator.pow,
 }
+_MAX_EXPONENT = 1000
 
 
 def _evaluate_arithmetic(expression: str) -> float:
-    """Evaluate + - * / over numbers without eval()."""
+    """Evaluate what tau2's calculator accepts (+ - * / // ** and parentheses) without eval()."""
     try:
         tree = ast.parse(expression, mode="eval")
         return _eval_node(tree.body)
@@ -470,8 +473,11 @@ def _eval_node(node: ast.AST) -> Any:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
         return node.value
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        return _BINARY[type(node.op)](_eval_node(node.left), _eval_node(node.right))
+        left, right = _eval_node(node.left), _eval_node(node.right)
+        if isinstance(node.op, ast.Pow) and abs(right) > _MAX_EXPONENT:
+            raise ValueError("exponent too large")
+        return _BINARY[type(node.op)](left, right)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         value = _eval_node(node.operand)
         return -value if isinstance(node.op, ast.USub) else value
-    raise ValueError("only numbers and + - * / are allowed")
+    raise ValueError("only numbers, + - * / and parentheses are allowed")
