@@ -22,13 +22,20 @@ from taskforge.env.toolkit import Toolkit
 
 
 def gold_messages(toolkit_cls: type[Toolkit], db: Database, task: Task) -> list[Message]:
-    """The task's gold actions played as an agent's trajectory, with real tool outputs."""
+    """The task's gold actions played as an agent's trajectory, with real tool outputs.
+
+    The agent ends by telling the user what the task requires it to communicate, if anything.
+    """
     env = Environment(toolkit_cls, db)
     messages = [Message(role="assistant", content="Hi! How can I help you today?")]
     for action in task.gold_actions():
         call = ToolCall(id=action.action_id, name=action.name, arguments=action.arguments)
         messages.append(Message(role="assistant", tool_calls=[call]))
         messages.append(env.step(call))
+    criteria = task.evaluation_criteria
+    if criteria is not None and criteria.communicate_info:
+        answer = "Here is what you asked for: " + "; ".join(criteria.communicate_info) + "."
+        messages.append(Message(role="assistant", content=answer))
     messages.append(Message(role="user", content="###STOP###"))
     return messages
 

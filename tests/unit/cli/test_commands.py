@@ -19,7 +19,9 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 
 def test_tasks_audit_json(tau2_dir: Path) -> None:
-    code, out, _ = _run("tasks", "audit", str(tau2_dir / "tasks.json"), "--db", str(tau2_dir / "db.json"), "--json")
+    code, out, _ = _run(
+        "tasks", "audit", str(tau2_dir / "tasks.json"), "--db", str(tau2_dir / "db.json"), "--json"
+    )
     assert code == 0
     report = json.loads(out)
     assert report["summary"]["n_gold_errors"] == 18
@@ -30,18 +32,27 @@ def test_tasks_audit_json(tau2_dir: Path) -> None:
 
 def test_eval_tau2_results_agrees_on_all_40(tau2_dir: Path) -> None:
     results = tau2_dir / "results" / "gpt-4.1_retail_test_1trial.json"
-    code, out, _ = _run("eval", "tau2-results", str(results), "--db", str(tau2_dir / "db.json"), "--json")
+    code, out, _ = _run(
+        "eval", "tau2-results", str(results), "--db", str(tau2_dir / "db.json"), "--json"
+    )
     assert code == 0
     report = json.loads(out)
     assert report["summary"] == {"n": 40, "agree": 40}
     assert set(report["simulations"][0]) == {
-        "simulation_id", "task_id", "trial", "recorded_db_reward", "recomputed_db_reward", "agree",
+        "simulation_id",
+        "task_id",
+        "trial",
+        "recorded_db_reward",
+        "recomputed_db_reward",
+        "agree",
     }
 
 
 def test_malformed_tasks_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "tasks.json"
-    bad.write_text('[{"id": "x", "user_scenario": {"instructions": "hi"}, "evaluation_criteria": {"reward_basis": ["VIBES"]}}]')
+    criteria = {"reward_basis": ["VIBES"]}
+    record = {"id": "x", "user_scenario": {"instructions": "hi"}, "evaluation_criteria": criteria}
+    bad.write_text(json.dumps([record]))
     code, out, err = _run("tasks", "audit", str(bad))
     assert code == 2 and out == ""
     line = err.strip()
@@ -88,20 +99,44 @@ def test_schemas_check(tmp_path: Path) -> None:
 def test_db_generate_is_byte_identical(tmp_path: Path) -> None:
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     for path in (a, b):
-        code, out, _ = _run("db", "generate", "--seed", "3", "--users", "20", "--orders", "30",
-                            "--products", "6", "--out", str(path), "--json")
+        code, out, _ = _run(
+            "db",
+            "generate",
+            "--seed",
+            "3",
+            "--users",
+            "20",
+            "--orders",
+            "30",
+            "--products",
+            "6",
+            "--out",
+            str(path),
+            "--json",
+        )
         assert code == 0 and json.loads(out)["users"] == 20
     assert a.read_bytes() == b.read_bytes()
     code, _, err = _run("db", "generate", "--products", "999", "--out", str(tmp_path / "c.json"))
-    assert code == 2 and not (tmp_path / "c.json").exists()
+    assert code == 2 and "products" in err and not (tmp_path / "c.json").exists()
 
 
 def test_bench_env_reports_ratios_against_baseline(tau2_dir: Path) -> None:
-    code, out, _ = _run("bench", "env", "--tasks", str(tau2_dir / "tasks.json"),
-                        "--db", str(tau2_dir / "db.json"), "--seconds", "0.2", "--json")
+    code, out, _ = _run(
+        "bench",
+        "env",
+        "--tasks",
+        str(tau2_dir / "tasks.json"),
+        "--db",
+        str(tau2_dir / "db.json"),
+        "--seconds",
+        "0.2",
+        "--json",
+    )
     assert code == 0
     report = json.loads(out)
     assert report["n_tasks"] == 114
-    assert report["taskforge"]["evals_per_sec"] > 0 and report["baseline_naive"]["evals_per_sec"] > 0
+    assert (
+        report["taskforge"]["evals_per_sec"] > 0 and report["baseline_naive"]["evals_per_sec"] > 0
+    )
     ratio = report["taskforge"]["evals_per_sec"] / report["baseline_naive"]["evals_per_sec"]
     assert report["speedup"]["evals"] == pytest.approx(ratio, rel=0.01)

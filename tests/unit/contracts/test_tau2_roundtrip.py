@@ -46,8 +46,11 @@ def test_unknown_field_is_rejected_not_dropped() -> None:
 def test_bad_task_file_names_file_record_and_field(tmp_path: Path) -> None:
     path = tmp_path / "tasks.json"
     good = {"id": "a", "user_scenario": {"instructions": "x"}}
-    bad = {"id": "b", "user_scenario": {"instructions": "x"}, "evaluation_criteria": {
-        "actions": [{"action_id": "b_0", "name": "cancel_pending_order"}]}}
+    bad = {
+        "id": "b",
+        "user_scenario": {"instructions": "x"},
+        "evaluation_criteria": {"actions": [{"action_id": "b_0", "name": "cancel_pending_order"}]},
+    }
     path.write_text(json.dumps([good, bad]))
     with pytest.raises(DataError) as err:
         load_tasks(path)

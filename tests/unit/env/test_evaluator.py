@@ -66,7 +66,10 @@ def test_wrong_argument_is_located_in_diff(tau2_tasks: list[Task], tau2_db: Reta
     write = task.gold_actions()[-1]
     wrong = dict(write.arguments, payment_method_id="credit_card_0000000")
     call = ToolCall(id="x", name=write.name, arguments=wrong)
-    messages = [Message(role="assistant", tool_calls=[call]), Message(role="tool", id="x", content="")]
+    messages = [
+        Message(role="assistant", tool_calls=[call]),
+        Message(role="tool", id="x", content=""),
+    ]
     info = Evaluator(RetailTools, tau2_db).evaluate(task, messages, STOP)
     assert info.reward == 0.0 and info.diff is not None
     divergent = info.diff.first_divergent_write
@@ -83,10 +86,14 @@ def test_wrong_argument_is_located_in_diff(tau2_tasks: list[Task], tau2_db: Reta
 
 def test_communicate_and_action_checks(tau2_dir: Path, tau2_db: RetailDatabase) -> None:
     results = load_results(tau2_dir / "results" / "gpt-4.1_retail_test_1trial.json")
-    task = next(t for t in results.tasks if t.evaluation_criteria and t.evaluation_criteria.communicate_info)
+    task = next(
+        t for t in results.tasks if t.evaluation_criteria and t.evaluation_criteria.communicate_info
+    )
     info_str = task.evaluation_criteria.communicate_info[0]  # type: ignore[union-attr]
     evaluator = Evaluator(RetailTools, tau2_db)
-    messages = gold_messages(RetailTools, tau2_db, task)
+    messages = [
+        m for m in gold_messages(RetailTools, tau2_db, task) if m.tool_calls or m.role == "tool"
+    ]
     missing = evaluator.evaluate(task, messages, STOP)
     assert missing.reward_breakdown and missing.reward_breakdown[RewardType.COMMUNICATE] == 0.0
     said = [*messages, Message(role="assistant", content=f"It is {info_str.upper()}, done.")]
@@ -96,8 +103,12 @@ def test_communicate_and_action_checks(tau2_dir: Path, tau2_db: RetailDatabase) 
     assert {c.tool_type for c in present.action_checks} <= {"read", "write", "generic"}
 
 
-def test_nl_assertions_use_the_judge_when_given(tau2_tasks: list[Task], tau2_db: RetailDatabase) -> None:
-    task = next(t for t in tau2_tasks if t.evaluation_criteria and t.evaluation_criteria.nl_assertions)
+def test_nl_assertions_use_the_judge_when_given(
+    tau2_tasks: list[Task], tau2_db: RetailDatabase
+) -> None:
+    task = next(
+        t for t in tau2_tasks if t.evaluation_criteria and t.evaluation_criteria.nl_assertions
+    )
 
     class _Judge:
         def __init__(self, verdict: bool) -> None:
@@ -106,7 +117,10 @@ def test_nl_assertions_use_the_judge_when_given(tau2_tasks: list[Task], tau2_db:
         def judge(self, task, messages, assertions):  # type: ignore[no-untyped-def]
             from taskforge.contracts import NLAssertionCheck
 
-            return [NLAssertionCheck(nl_assertion=a, met=self.verdict, justification="j") for a in assertions]
+            return [
+                NLAssertionCheck(nl_assertion=a, met=self.verdict, justification="j")
+                for a in assertions
+            ]
 
     messages = gold_messages(RetailTools, tau2_db, task)
     unjudged = Evaluator(RetailTools, tau2_db).evaluate(task, messages, STOP)
@@ -115,10 +129,15 @@ def test_nl_assertions_use_the_judge_when_given(tau2_tasks: list[Task], tau2_db:
     yes = Evaluator(RetailTools, tau2_db, nl_judge=_Judge(True)).evaluate(task, messages, STOP)
     no = Evaluator(RetailTools, tau2_db, nl_judge=_Judge(False)).evaluate(task, messages, STOP)
     assert yes.reward == 1.0 and not yes.skipped
-    assert no.reward == 0.0 and no.reward_breakdown == {RewardType.DB: 1.0, RewardType.NL_ASSERTION: 0.0}
+    assert no.reward == 0.0 and no.reward_breakdown == {
+        RewardType.DB: 1.0,
+        RewardType.NL_ASSERTION: 0.0,
+    }
 
 
-def test_gold_cache_is_keyed_by_gold_actions(tau2_tasks: list[Task], tau2_db: RetailDatabase) -> None:
+def test_gold_cache_is_keyed_by_gold_actions(
+    tau2_tasks: list[Task], tau2_db: RetailDatabase
+) -> None:
     task = _task(tau2_tasks, "0")
     evaluator = Evaluator(RetailTools, tau2_db)
     messages = gold_messages(RetailTools, tau2_db, task)
@@ -130,8 +149,15 @@ def test_gold_cache_is_keyed_by_gold_actions(tau2_tasks: list[Task], tau2_db: Re
 
 
 @pytest.mark.parametrize("role", ["assistant", "user"])
-def test_unknown_and_read_calls_are_not_replayed(role: str, tau2_tasks: list[Task], tau2_db: RetailDatabase) -> None:
+def test_unknown_and_read_calls_are_not_replayed(
+    role: str, tau2_tasks: list[Task], tau2_db: RetailDatabase
+) -> None:
     task = _task(tau2_tasks, "0")
-    calls = [ToolCall(id="1", name="hallucinated", arguments={}), ToolCall(id="2", name="get_user_details", arguments={"user_id": "x"})]
-    info = Evaluator(RetailTools, tau2_db).evaluate(task, [Message(role=role, tool_calls=calls)], STOP)  # type: ignore[arg-type]
+    calls = [
+        ToolCall(id="1", name="hallucinated", arguments={}),
+        ToolCall(id="2", name="get_user_details", arguments={"user_id": "x"}),
+    ]
+    info = Evaluator(RetailTools, tau2_db).evaluate(
+        task, [Message(role=role, tool_calls=calls)], STOP
+    )  # type: ignore[arg-type]
     assert info.db_check is not None and not info.db_check.db_match

@@ -8,7 +8,16 @@ from taskforge.env.metrics import is_success, pass_hat_k, pass_hat_k_task
 
 
 def test_pass_hat_k_averages_comb_ratio_over_tasks() -> None:
-    results = [("a", 1.0), ("a", 1.0), ("a", 0.0), ("a", 1.0), ("b", 0.0), ("b", 1.0), ("b", 0.0), ("b", 0.0)]
+    results = [
+        ("a", 1.0),
+        ("a", 1.0),
+        ("a", 0.0),
+        ("a", 1.0),
+        ("b", 0.0),
+        ("b", 1.0),
+        ("b", 0.0),
+        ("b", 0.0),
+    ]
     scores = pass_hat_k(results)
     assert scores[1] == pytest.approx((3 / 4 + 1 / 4) / 2)
     assert scores[2] == pytest.approx((3 / 6 + 0) / 2)

@@ -50,12 +50,28 @@ def test_undocumented_argument_is_refused_at_class_creation() -> None:
     ("name", "arguments", "expected"),
     [
         ("nope", {}, "Error: Tool 'nope' not found."),
-        ("get_order_details", {}, "Error: invalid argument order_id for get_order_details: Field required"),
-        ("get_order_details", {"order_id": 5}, "Error: invalid argument order_id for get_order_details: Input should be a valid string"),
-        ("get_order_details", {"order_id": "#W1", "x": 1}, "Error: unexpected argument(s) for get_order_details: x"),
+        (
+            "get_order_details",
+            {},
+            "Error: invalid argument order_id for get_order_details: Field required",
+        ),
+        (
+            "get_order_details",
+            {"order_id": 5},
+            "Error: invalid argument order_id for get_order_details: Input should be a valid str",
+        ),
+        (
+            "get_order_details",
+            {"order_id": "#W1", "x": 1},
+            "Error: unexpected argument(s) for get_order_details: x",
+        ),
         ("get_order_details", '{"order_id": ', "Error: arguments are not valid JSON"),
         ("get_order_details", "[1]", "Error: arguments must be a JSON object"),
-        ("return_delivered_order_items", {"order_id": "#W1", "item_ids": "1", "payment_method_id": "p"}, "Error: invalid argument item_ids"),
+        (
+            "return_delivered_order_items",
+            {"order_id": "#W1", "item_ids": "1", "payment_method_id": "p"},
+            "Error: invalid argument item_ids",
+        ),
         ("get_order_details", {"order_id": "#W0"}, "Error: Order not found"),
     ],
 )
@@ -72,4 +88,6 @@ def test_step_answers_a_malformed_call_with_a_tool_message(shipped_db: RetailDat
     call = ToolCall(id="c1", name="get_user_details", arguments={}, raw_arguments="{oops")
     message = env.step(call)
     assert message.role == "tool" and message.id == "c1" and message.error
-    assert message.content is not None and message.content.startswith("Error: arguments are not valid JSON")
+    assert message.content is not None and message.content.startswith(
+        "Error: arguments are not valid JSON"
+    )

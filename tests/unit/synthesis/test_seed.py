@@ -102,7 +102,8 @@ def test_gold_scores_one_and_nothing_scores_zero(db: Database, tasks: list[Task]
         assert evaluator.evaluate(task, idle, STOP).reward == 0.0, task.id
         if info:  # the reads alone, without telling the user, score 0
             assert task_kind(task) == INFO_KIND
-            assert evaluator.evaluate(task, gold, STOP).reward == 0.0
+            reads_only = [m for m in gold if m.tool_calls or m.role != "assistant"]
+            assert evaluator.evaluate(task, reads_only, STOP).reward == 0.0
 
 
 def test_no_two_tasks_touch_the_same_order(tasks: list[Task]) -> None:
