@@ -35,12 +35,12 @@ def record_digest(table: str, key: str, record: Record) -> int:
 
 
 def copy_json(value: Any) -> Any:
-    """Deep copy of JSON-like data (dicts, lists, scalars); much faster than copy.deepcopy."""
-    if isinstance(value, dict):
-        return {k: copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [copy_json(v) for v in value]
-    return value
+    """Deep copy of JSON data (dicts, lists, str, numbers, bools, None).
+
+    A round trip through orjson (C code) is several times faster than copy.deepcopy or a
+    Python recursion, and exact: floats print shortest-repr and parse back to the same value.
+    """
+    return orjson.loads(orjson.dumps(value))
 
 
 class Database:

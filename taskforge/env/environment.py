@@ -53,14 +53,19 @@ class Environment:
 
     def execute(self, name: str, arguments: dict[str, Any] | str) -> tuple[str, bool]:
         """Run one tool call; returns (output, is_error) and never raises for agent mistakes."""
+        value, error = self.run(name, arguments)
+        return (error, True) if error is not None else (to_tool_output(value), False)
+
+    def run(self, name: str, arguments: dict[str, Any] | str) -> tuple[Any, str | None]:
+        """Run one tool call; returns (value, None) or (None, "Error: <message>")."""
         try:
             if isinstance(arguments, str):
                 arguments = parse_arguments(arguments)
-            return to_tool_output(self.tools.invoke(name, arguments)), False
+            return self.tools.invoke(name, arguments), None
         except ToolError as exc:
-            return f"Error: {exc}", True
+            return None, f"Error: {exc}"
         except Exception as exc:  # a bug in a tool must not end the episode either
-            return f"Error: {type(exc).__name__}: {exc}", True
+            return None, f"Error: {type(exc).__name__}: {exc}"
 
     def step(self, call: ToolCall) -> Message:
         """Answer a tool call with a tool message (tau2's format)."""

@@ -148,10 +148,12 @@ class _Components:
         self.rewards[RewardType.ENV_ASSERTION] = 1.0 if all(c.met for c in checks) else 0.0
 
     def actions(self, task: Task, messages: Sequence[Message], toolkit: type[Toolkit]) -> None:
-        calls = calls_in(messages)
+        by_name: dict[str, list[ToolCall]] = {}
+        for call in calls_in(messages):
+            by_name.setdefault(call.name, []).append(call)
         checks = []
         for action in task.gold_actions():
-            met = any(action.matches(c) for c in calls)
+            met = any(action.matches(c) for c in by_name.get(action.name, ()))
             spec = toolkit.specs.get(action.name)
             checks.append(
                 ActionCheck(

@@ -82,7 +82,6 @@ def replay_writes(env: Environment, calls: Iterable[ToolCall]) -> ReplayResult:
         args: dict[str, Any] | str = (
             call.raw_arguments if call.raw_arguments is not None else call.arguments
         )
-        output, error = env.execute(call.name, args)
-        arguments = call.arguments if isinstance(call.arguments, dict) else {}
-        result.writes.append(WriteRecord(call.name, arguments, output if error else None))
+        _value, error = env.run(call.name, args)
+        result.writes.append(WriteRecord(call.name, call.arguments, error))
     return result
