@@ -430,17 +430,28 @@ def _order_address(s: _Sampler, order: Record) -> _Draft | None:
 
 
 def _order_items(s: _Sampler, order: Record) -> _Draft | None:
-    swap = _swap_draft(s, order, "modify_pending_order_items")
+    return _swap_task(
+        s,
+        order,
+        "modify_pending_order_items",
+        "In your pending order {oid} you want to swap {words}.",
+        "Swap items of a pending order for other variants of the same products.",
+    )
+
+
+def _swap_task(s: _Sampler, order: Record, kind: str, reason: str, purpose: str) -> _Draft | None:
+    """An item swap (pending modification or delivered exchange) of one order."""
+    swap = _swap_draft(s, order, kind)
     if swap is None:
         return None
     items, write, words = swap
     oid = order["order_id"]
     return _Draft(
-        kind="modify_pending_order_items",
+        kind=kind,
         user_id=order["user_id"],
         key=oid,
-        reason=f"In your pending order {oid} you want to swap {words}.",
-        purpose="Swap items of a pending order for other variants of the same products.",
+        reason=reason.format(oid=oid, words=words),
+        purpose=purpose,
         calls=[("get_order_details", {"order_id": oid}), *_product_reads(items), write],
     )
 
@@ -518,18 +529,12 @@ def _return(s: _Sampler, order: Record) -> _Draft | None:
 
 
 def _exchange(s: _Sampler, order: Record) -> _Draft | None:
-    swap = _swap_draft(s, order, "exchange_delivered_order_items")
-    if swap is None:
-        return None
-    items, write, words = swap
-    oid = order["order_id"]
-    return _Draft(
-        kind="exchange_delivered_order_items",
-        user_id=order["user_id"],
-        key=oid,
-        reason=f"You received your order {oid} and want to exchange {words}.",
-        purpose="Exchange delivered items for other variants of the same products.",
-        calls=[("get_order_details", {"order_id": oid}), *_product_reads(items), write],
+    return _swap_task(
+        s,
+        order,
+        "exchange_delivered_order_items",
+        "You received your order {oid} and want to exchange {words}.",
+        "Exchange delivered items for other variants of the same products.",
     )
 
 
