@@ -29,6 +29,7 @@ from taskforge.contracts.task import (
     TaskIssue,
     UserScenario,
 )
+from taskforge.contracts.run import JsonlRecord, Run, RunRecord, TaskRecord, TrajectoryRecord
 from taskforge.contracts.trajectory import Tau2Results, TerminationReason, Trajectory
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "FieldDiff",
     "InitialState",
     "InitializationData",
+    "JsonlRecord",
     "Lineage",
     "Message",
     "NLAssertionCheck",
@@ -55,13 +57,17 @@ __all__ = [
     "RewardInfo",
     "RewardType",
     "Role",
+    "Run",
+    "RunRecord",
     "StateDiff",
     "StructuredUserInstructions",
     "Task",
     "TaskIssue",
+    "TaskRecord",
     "Tau2Results",
     "TerminationReason",
     "ToolCall",
     "Trajectory",
+    "TrajectoryRecord",
     "UserScenario",
 ]

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from taskforge.contracts.message import Message
 from taskforge.contracts.reward import RewardInfo
+from taskforge.contracts.run import Run
 from taskforge.contracts.task import Task
 from taskforge.contracts.trajectory import Tau2Results, Trajectory
 
@@ -18,6 +19,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "trajectory": Trajectory,
     "reward_info": RewardInfo,
     "tau2_results": Tau2Results,
+    "run": Run,
 }
 
 

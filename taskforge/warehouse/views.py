@@ -1,0 +1,91 @@
+"""Standard views and macros: the questions users ask of their trajectories.
+
+They are (re)created whenever the warehouse is opened read-write, so they follow the code.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from taskforge.warehouse.store import run_sql
+
+MACROS = {
+    "is_success": "CREATE OR REPLACE MACRO is_success(r) AS coalesce(abs(r - 1.0) <= 1e-6, false)",
+    # tau2's estimator comb(c, k) / comb(n, k), through log-gamma (exact 1 when c = n)
+    "pass_hat_k": """CREATE OR REPLACE MACRO pass_hat_k(n, c, k) AS
+        CASE WHEN n < k THEN NULL WHEN c < k THEN 0.0
+        ELSE round(exp(lgamma(c + 1) - lgamma(c - k + 1) - lgamma(n + 1) + lgamma(n - k + 1)), 12)
+        END""",
+}
+
+VIEWS = {
+    "task_trials": """
+        SELECT run_id, task_uid, any_value(task_id) AS task_id, count(*) AS n_trials,
+               count(*) FILTER (WHERE is_success(reward)) AS n_success,
+               avg(coalesce(reward, 0)) AS mean_reward
+        FROM trajectories GROUP BY run_id, task_uid""",
+    "pass_k_task": """
+        SELECT *, pass_hat_k(n_trials, n_success, 1) AS pass_1,
+               pass_hat_k(n_trials, n_success, 2) AS pass_2,
+               pass_hat_k(n_trials, n_success, 3) AS pass_3,
+               pass_hat_k(n_trials, n_success, 4) AS pass_4
+        FROM task_trials""",
+    "pass_k_run": """
+        SELECT run_id, count(*) AS n_tasks, min(n_trials) AS min_trials,
+               sum(n_trials) AS n_trajectories,
+               CASE WHEN min(n_trials) >= 1 THEN avg(pass_1) END AS pass_1,
+               CASE WHEN min(n_trials) >= 2 THEN avg(pass_2) END AS pass_2,
+               CASE WHEN min(n_trials) >= 3 THEN avg(pass_3) END AS pass_3,
+               CASE WHEN min(n_trials) >= 4 THEN avg(pass_4) END AS pass_4
+        FROM pass_k_task GROUP BY run_id""",
+    "trajectory_outcomes": """
+        SELECT t.traj_uid, t.run_id, t.task_uid, t.task_id, t.trial, t.reward,
+               is_success(t.reward) AS success, t.termination_reason,
+               coalesce(k.origin, 'unknown') AS origin, coalesce(k.pattern, 'none') AS pattern,
+               r.round, r.source, r.agent_model
+        FROM trajectories t LEFT JOIN tasks k USING (task_uid) LEFT JOIN runs r USING (run_id)""",
+    "success_by_origin": """
+        SELECT origin, count(*) AS n, avg(success::INT) AS success_rate
+        FROM trajectory_outcomes GROUP BY origin""",
+    "success_by_pattern": """
+        SELECT pattern, round, count(*) AS n, avg(success::INT) AS success_rate
+        FROM trajectory_outcomes GROUP BY pattern, round""",
+    "success_by_round": """
+        SELECT round, count(*) AS n, avg(success::INT) AS success_rate
+        FROM trajectory_outcomes GROUP BY round""",
+    "tool_error_rates": """
+        SELECT name, any_value(tool_type) AS tool_type, count(*) AS n_calls,
+               count(*) FILTER (WHERE is_error) AS n_errors,
+               avg(coalesce(is_error, false)::INT) AS error_rate
+        FROM tool_calls GROUP BY name""",
+    "repeated_calls": """
+        WITH calls AS (
+            SELECT traj_uid, name, arguments::VARCHAR AS args,
+                   lag(name) OVER w = name AND lag(arguments::VARCHAR) OVER w = arguments::VARCHAR
+                       AS same_as_previous
+            FROM tool_calls WINDOW w AS (PARTITION BY traj_uid ORDER BY msg_idx, call_idx))
+        SELECT traj_uid, count(*) AS n_calls, count(DISTINCT (name, args)) AS n_distinct,
+               count(*) - count(DISTINCT (name, args)) AS n_repeated,
+               count(*) FILTER (WHERE same_as_previous) AS n_consecutive_repeats
+        FROM calls GROUP BY traj_uid""",
+    "write_calls": """
+        SELECT traj_uid, count(*) AS n_write_calls,
+               count(*) FILTER (WHERE is_error) AS n_write_errors
+        FROM tool_calls WHERE tool_type = 'write' GROUP BY traj_uid""",
+    "first_divergent_writes": """
+        SELECT traj_uid, run_id, task_id,
+               (first_divergent_write->>'index')::INT AS write_index,
+               first_divergent_write->'expected'->>'name' AS expected_tool,
+               first_divergent_write->'actual'->>'name' AS actual_tool,
+               first_divergent_write->>'actual_error' AS actual_error,
+               first_divergent_write AS detail
+        FROM trajectories WHERE first_divergent_write IS NOT NULL""",
+}
+
+
+def create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or replace every macro and view."""
+    for statement in MACROS.values():
+        run_sql(con, statement)
+    for name, body in VIEWS.items():
+        run_sql(con, f"CREATE OR REPLACE VIEW {name} AS {body}")
