@@ -13,6 +13,7 @@ from taskforge.contracts.reward import (
     RewardInfo,
     StateDiff,
 )
+from taskforge.contracts.run import JsonlRecord, Run, RunRecord, TaskRecord, TrajectoryRecord
 from taskforge.contracts.task import (
     Action,
     Certificate,
@@ -29,7 +30,6 @@ from taskforge.contracts.task import (
     TaskIssue,
     UserScenario,
 )
-from taskforge.contracts.run import JsonlRecord, Run, RunRecord, TaskRecord, TrajectoryRecord
 from taskforge.contracts.trajectory import Tau2Results, TerminationReason, Trajectory
 
 __all__ = [

@@ -16,8 +16,18 @@ from taskforge.warehouse.schema import TABLE_BY_NAME
 Columns = dict[str, list[Any]]
 
 _TRAJ_COLUMNS = {
-    "id", "task_id", "trial", "seed", "termination_reason", "agent_cost", "user_cost",
-    "duration", "start_time", "error_modes", "reward_info", "messages",
+    "id",
+    "task_id",
+    "trial",
+    "seed",
+    "termination_reason",
+    "agent_cost",
+    "user_cost",
+    "duration",
+    "start_time",
+    "error_modes",
+    "reward_info",
+    "messages",
 }
 _MSG_COLUMNS = {"role", "content", "turn_idx", "timestamp", "cost", "tool_calls"}
 
@@ -46,8 +56,16 @@ def trajectory_uid(run_id: str, raw: Mapping[str, Any]) -> str:
 def add_run(cols: Columns, run: Run, source_path: str, now: Any) -> None:
     """Append one run row."""
     data = run.model_dump(mode="json")
-    for name in ("run_id", "source", "agent_model", "user_model", "domain", "env_version",
-                 "round", "created_at"):
+    for name in (
+        "run_id",
+        "source",
+        "agent_model",
+        "user_model",
+        "domain",
+        "env_version",
+        "round",
+        "created_at",
+    ):
         cols[name].append(data[name])
     cols["config"].append(_json(data["config"]))
     cols["source_path"].append(source_path)
@@ -109,7 +127,12 @@ class TrajectoryRows:
         counts["tool_errors"] += m.role == "tool" and bool(m.error)
 
     def _call(
-        self, uid: str, idx: int, call_idx: int, call: Any, result: Message | None,
+        self,
+        uid: str,
+        idx: int,
+        call_idx: int,
+        call: Any,
+        result: Message | None,
         counts: dict[str, int],
     ) -> None:
         kind = self.tool_kinds.get(call.name, "unknown")
@@ -135,21 +158,33 @@ class TrajectoryRows:
         data = t.to_json_dict()
         c = self.trajectories
         values = {
-            "traj_uid": uid, "run_id": run_id, "task_uid": task_uid, "task_id": t.task_id,
-            "sim_id": t.id, "trial": t.trial, "seed": t.seed,
+            "traj_uid": uid,
+            "run_id": run_id,
+            "task_uid": task_uid,
+            "task_id": t.task_id,
+            "sim_id": t.id,
+            "trial": t.trial,
+            "seed": t.seed,
             "reward": info.reward if info else None,
-            "reward_breakdown": _json(data["reward_info"].get("reward_breakdown")) if info else None,
+            "reward_breakdown": _json(info.reward_breakdown) if info else None,
             "db_match": info.db_check.db_match if info and info.db_check else None,
-            "termination_reason": t.termination_reason.value, "n_messages": len(t.messages),
-            "n_turns": counts["turns"], "n_tool_calls": counts["tool_calls"],
-            "n_tool_errors": counts["tool_errors"], "n_write_calls": counts["write_calls"],
+            "termination_reason": t.termination_reason.value,
+            "n_messages": len(t.messages),
+            "n_turns": counts["turns"],
+            "n_tool_calls": counts["tool_calls"],
+            "n_tool_errors": counts["tool_errors"],
+            "n_write_calls": counts["write_calls"],
             "prompt_tokens": counts["prompt_tokens"],
-            "completion_tokens": counts["completion_tokens"], "agent_cost": t.agent_cost,
-            "user_cost": t.user_cost, "duration": t.duration, "start_time": t.start_time,
+            "completion_tokens": counts["completion_tokens"],
+            "agent_cost": t.agent_cost,
+            "user_cost": t.user_cost,
+            "duration": t.duration,
+            "start_time": t.start_time,
             "error_modes": _json(t.error_modes),
             "first_divergent_write": _json(
                 diff.first_divergent_write.model_dump(mode="json")
-                if diff and diff.first_divergent_write else None
+                if diff and diff.first_divergent_write
+                else None
             ),
             "reward_info": _json(data.get("reward_info")),
             "extra": _json({k: v for k, v in data.items() if k not in _TRAJ_COLUMNS} or None),

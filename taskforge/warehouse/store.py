@@ -60,7 +60,9 @@ class Warehouse:
 
     @classmethod
     def open(
-        cls, path: str | Path | None = None, read_only: bool = False,
+        cls,
+        path: str | Path | None = None,
+        read_only: bool = False,
         wait: float = LOCK_WAIT_SECONDS,
     ) -> Warehouse:
         """Open (and, read-write, create or upgrade) the warehouse at ``path``."""
@@ -77,7 +79,8 @@ class Warehouse:
         return wh
 
     def _stored_version(self) -> int | None:
-        tables = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        rows = self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        tables = {r[0] for r in rows}
         if "schema_version" not in tables:
             if tables:
                 raise WarehouseError(f"{self.path}: not a taskforge warehouse (no schema_version)")

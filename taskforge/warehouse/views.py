@@ -32,7 +32,7 @@ VIEWS = {
         FROM task_trials""",
     "pass_k_run": """
         SELECT run_id, count(*) AS n_tasks, min(n_trials) AS min_trials,
-               sum(n_trials) AS n_trajectories,
+               sum(n_trials)::BIGINT AS n_trajectories,
                CASE WHEN min(n_trials) >= 1 THEN avg(pass_1) END AS pass_1,
                CASE WHEN min(n_trials) >= 2 THEN avg(pass_2) END AS pass_2,
                CASE WHEN min(n_trials) >= 3 THEN avg(pass_3) END AS pass_3,

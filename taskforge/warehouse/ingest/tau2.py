@@ -1,0 +1,103 @@
+"""tau2-bench results: the single-file format and the "dir" format (results.json + simulations/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from taskforge.contracts import Run, Task, Trajectory
+from taskforge.errors import DataError
+from taskforge.warehouse.ingest.base import Batch, validate_record
+from taskforge.warehouse.keys import content_key, file_hash
+
+
+class Tau2Adapter:
+    """Reads tau2 results files and folders."""
+
+    name = "tau2"
+
+    def files(self, path: Path) -> list[Path]:
+        """A results file, a dir-format folder, or a folder holding either."""
+        if path.is_file():
+            return [path]
+        if not path.is_dir():
+            raise DataError(f"{path}: no such file or folder")
+        if (path / "results.json").is_file() and (path / "simulations").is_dir():
+            return [path]
+        found = sorted(p for p in path.rglob("*.json") if p.parent.name != "simulations")
+        dirs = sorted({p.parent for p in path.rglob("simulations/*.json")})
+        return [p for p in found if p.parent not in dirs] + dirs
+
+    def parse(self, path: Path, skip_bad: bool) -> Batch:
+        """Validate a results file (or dir) into one batch."""
+        data, digest = _read(path)
+        if not isinstance(data, dict) or "info" not in data or "tasks" not in data:
+            raise DataError(f"{path}: field info/tasks: missing (not a tau2 results file?)")
+        if "simulations" not in data:
+            raise DataError(f"{path}: field simulations: missing")
+        run = _run(data)
+        batch = Batch(path=path, content_hash=digest, skip_bad=skip_bad, runs=[run])
+        for i, raw in enumerate(_list(data["tasks"], path, "tasks")):
+            task = validate_record(Task, raw, f"{path}: tasks", i, skip_bad, batch.bad)
+            if task is not None:
+                batch.tasks.append((run.run_id, task))
+        sims = _list(data["simulations"], path, "simulations")
+        for i, raw in enumerate(sims):
+            traj = validate_record(Trajectory, raw, f"{path}: simulations", i, skip_bad, batch.bad)
+            if traj is not None:
+                batch.trajectories.append((run.run_id, raw, traj))
+        return batch
+
+
+def _list(value: Any, path: Path, name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise DataError(f"{path}: field {name}: expected a list")
+    return value
+
+
+def _read(path: Path) -> tuple[dict[str, Any], str]:
+    """The results object (dir format: results.json with its simulations) and a content hash."""
+    if path.is_file():
+        raw = path.read_bytes()
+        return _loads(raw, path), file_hash(raw)
+    meta_bytes = (path / "results.json").read_bytes()
+    meta = _loads(meta_bytes, path / "results.json")
+    parts = [meta_bytes]
+    sims = []
+    for sim_path in sorted((path / "simulations").glob("*.json")):
+        sim_bytes = sim_path.read_bytes()
+        parts.append(sim_bytes)
+        sims.append(_loads(sim_bytes, sim_path))
+    meta.pop("format_version", None)
+    meta["simulations"] = sims
+    return meta, file_hash(b"\x00".join(parts))
+
+
+def _loads(raw: bytes, path: Path) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise DataError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def _run(data: dict[str, Any]) -> Run:
+    info = data["info"] if isinstance(data["info"], dict) else {}
+    agent, user = info.get("agent_info") or {}, info.get("user_info") or {}
+    env = info.get("environment_info") or {}
+    config = {k: info.get(k) for k in ("num_trials", "max_steps", "max_errors", "seed")}
+    config |= {"agent_llm_args": agent.get("llm_args"), "user_llm_args": user.get("llm_args")}
+    return Run(
+        run_id=content_key("tau2", info, data.get("timestamp")),
+        source="tau2",
+        agent_model=agent.get("llm"),
+        user_model=user.get("llm"),
+        domain=env.get("domain_name") or "retail",
+        env_version=info.get("git_commit"),
+        created_at=data.get("timestamp"),
+        config=config,
+    )
+
+
+__all__ = ["Tau2Adapter"]
