@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from taskforge.cli import bench, db, demo, eval, schemas, tasks, tools
+from taskforge.cli import bench, db, demo, eval, ingest, schemas, sql, tasks, tools
 from taskforge.cli.common import App
 
 app = App(
@@ -18,6 +18,8 @@ app.add_typer(eval.app, name="eval")
 app.add_typer(bench.app, name="bench")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(tools.app, name="tools")
+app.add_typer(ingest.app, name="ingest")
+app.command("sql")(sql.sql)
 app.command("demo")(demo.demo)
 
 

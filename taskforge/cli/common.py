@@ -65,3 +65,12 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
     yield from rich_track(
         items, description=description, total=total, console=console, transient=True
     )
+
+
+WAREHOUSE_OPTION = typer.Option(
+    None,
+    "--warehouse",
+    envvar="TASKFORGE_WAREHOUSE",
+    help="Warehouse file (default ./taskforge.duckdb).",
+    show_envvar=True,
+)

@@ -49,7 +49,7 @@ class Trajectory(Contract):
     user_cost: float | None = Field(default=None, description="User simulator cost in USD.")
     agent_usage: dict[str, Any] | None = Field(default=None, description="Agent token usage.")
     reward_info: RewardInfo | None = Field(default=None, description="The episode's score.")
-    messages: list[Message] = Field(default_factory=list, description="The dialogue.")
+    messages: list[Message] = Field(description="The dialogue, in order.")
     ticks: list[dict[str, Any]] | None = Field(
         default=None, description="tau2 full duplex ticks (kept as recorded)."
     )

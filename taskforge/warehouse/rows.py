@@ -166,7 +166,7 @@ class TrajectoryRows:
             "trial": t.trial,
             "seed": t.seed,
             "reward": info.reward if info else None,
-            "reward_breakdown": _json(info.reward_breakdown) if info else None,
+            "reward_breakdown": _json((data.get("reward_info") or {}).get("reward_breakdown")),
             "db_match": info.db_check.db_match if info and info.db_check else None,
             "termination_reason": t.termination_reason.value,
             "n_messages": len(t.messages),

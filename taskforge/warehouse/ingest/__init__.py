@@ -32,25 +32,33 @@ def input_files(adapter: Adapter, paths: Iterable[Path]) -> list[Path]:
     return [f for p in paths for f in adapter.files(Path(p))]
 
 
-def ingest_file(wh: Warehouse, adapter: Adapter, path: Path, skip_bad: bool) -> FileResult:
-    """Parse one file (outside any transaction), then land it in one transaction."""
-    batch: Batch = adapter.parse(path, skip_bad)
-    if already_ingested(wh, path, batch.content_hash):
-        return FileResult(str(path), len(batch.trajectories), 0, 0, already_ingested=True)
+def _land_unless_seen(wh: Warehouse, batch: Batch, adapter: Adapter) -> FileResult:
+    if already_ingested(wh, batch.path, batch.content_hash):
+        return FileResult(str(batch.path), len(batch.trajectories), 0, 0, already_ingested=True)
     return land(wh, batch, adapter.name)
 
 
 def ingest_paths(
-    wh: Warehouse,
+    target: Warehouse | Path | None,
     adapter: Adapter,
     files: list[Path],
     skip_bad: bool = False,
     on_file: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
-    """Ingest files one by one; each lands whole or not at all."""
+    """Ingest files one by one; each lands whole, in one transaction, or not at all.
+
+    A file is parsed and validated before the warehouse is touched. Given a path (not an open
+    :class:`Warehouse`), the warehouse is opened for each file and closed after it, so the
+    write lock is held only while a file lands and read-only readers get in between files.
+    """
     results = []
     for path in files:
-        result = ingest_file(wh, adapter, path, skip_bad)
+        batch = adapter.parse(path, skip_bad)
+        if isinstance(target, Warehouse):
+            result = _land_unless_seen(target, batch, adapter)
+        else:
+            with Warehouse.open(target) as wh:
+                result = _land_unless_seen(wh, batch, adapter)
         results.append(result)
         if on_file is not None:
             on_file(result)
@@ -63,7 +71,6 @@ __all__ = [
     "Batch",
     "FileResult",
     "get_adapter",
-    "ingest_file",
     "ingest_paths",
     "input_files",
 ]

@@ -1,0 +1,90 @@
+"""``taskforge ingest``: trajectories into the warehouse, one transaction per file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import Progress
+
+from taskforge.cli.common import JSON_OPTION, WAREHOUSE_OPTION, App, console, emit_json
+from taskforge.warehouse import Warehouse, get_adapter, ingest_paths, input_files
+from taskforge.warehouse.ingest import FileResult
+from taskforge.warehouse.store import resolve_path
+
+app = App(
+    help="Load trajectories into the warehouse (idempotent, all-or-nothing per file).",
+    no_args_is_help=True,
+)
+
+PATHS = typer.Argument(..., help="Files or folders.", exists=False)
+SKIP_BAD = typer.Option(
+    False, "--skip-bad", help="Quarantine bad records (with the reason) and land the rest."
+)
+
+
+def _ingest(
+    fmt: str, paths: list[Path], warehouse: Path | None, skip_bad: bool, as_json: bool
+) -> None:
+    adapter = get_adapter(fmt)
+    files = input_files(adapter, paths)
+    target = resolve_path(warehouse)
+    with Warehouse.open(target) as wh:
+        before = wh.counts()
+    with Progress(console=console, transient=True) as progress:
+        bar = progress.add_task(f"ingesting {len(files)} file(s)", total=len(files))
+        results = ingest_paths(
+            target, adapter, files, skip_bad, on_file=lambda _r: progress.advance(bar)
+        )
+    with Warehouse.open(target, read_only=True) as wh:
+        after = wh.counts()
+    _report(target, results, before, after, as_json)
+
+
+def _report(
+    path: Path,
+    results: list[FileResult],
+    before: dict[str, int],
+    after: dict[str, int],
+    as_json: bool,
+) -> None:
+    added = {t: after[t] - before[t] for t in after if after[t] != before[t]}
+    summary = {
+        "warehouse": str(path),
+        "files": len(results),
+        "files_already_ingested": sum(r.already_ingested for r in results),
+        "trajectories_seen": sum(r.n_trajectories for r in results),
+        "trajectories_new": sum(r.n_new for r in results),
+        "quarantined": sum(r.n_quarantined for r in results),
+        "rows_added": added,
+    }
+    if as_json:
+        emit_json(summary)
+        return
+    console.print(
+        f"{summary['files']} file(s) ({summary['files_already_ingested']} already ingested): "
+        f"{summary['trajectories_new']} new of {summary['trajectories_seen']} trajectories, "
+        f"{summary['quarantined']} quarantined -> {path}"
+    )
+
+
+@app.command("tau2")
+def tau2(
+    paths: list[Path] = PATHS,
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    skip_bad: bool = SKIP_BAD,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """tau2-bench results: JSON files, or dir-format folders (results.json + simulations/)."""
+    _ingest("tau2", paths, warehouse, skip_bad, as_json)
+
+
+@app.command("jsonl")
+def jsonl(
+    paths: list[Path] = PATHS,
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    skip_bad: bool = SKIP_BAD,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """taskforge JSONL files, or folders of shards (only shards not seen before are read)."""
+    _ingest("jsonl", paths, warehouse, skip_bad, as_json)

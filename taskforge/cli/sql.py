@@ -1,0 +1,60 @@
+"""``taskforge sql``: read-only SQL over the warehouse."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from taskforge.cli.common import WAREHOUSE_OPTION, console, emit_json, fail
+from taskforge.warehouse import Warehouse
+from taskforge.warehouse.readonly import check_read_only, describe_schema
+
+
+def sql(
+    query: str | None = typer.Argument(None, help="A SELECT (or other read-only) statement."),
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    schema: bool = typer.Option(False, "--schema", help="List tables, views and their columns."),
+    as_json: bool = typer.Option(False, "--json", help="Rows as a JSON list of objects."),
+    as_csv: bool = typer.Option(False, "--csv", help="Rows as CSV."),
+    limit: int = typer.Option(1000, "--limit", help="Rows shown in the table view (not JSON/CSV)."),
+) -> None:
+    """Query the warehouse on a read-only connection; statements that write are refused."""
+    if as_json and as_csv:
+        fail("--json and --csv are exclusive")
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        if schema:
+            _print_rows(describe_schema(wh), as_json, as_csv, limit)
+            return
+        if not query:
+            fail("give a query, or --schema")
+        check_read_only(wh, query)
+        frame = wh.query(query)
+    _print_rows(frame.to_dicts(), as_json, as_csv, limit, list(frame.columns))
+
+
+def _print_rows(
+    rows: list[dict[str, Any]],
+    as_json: bool,
+    as_csv: bool,
+    limit: int,
+    columns: list[str] | None = None,
+) -> None:
+    columns = columns or (list(rows[0]) if rows else [])
+    if as_json:
+        emit_json(rows)
+    elif as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        table = Table(*columns)
+        for row in rows[:limit]:
+            table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+        console.print(table)
+        if len(rows) > limit:
+            console.print(f"... {len(rows) - limit} more rows (use --json or --csv for all)")

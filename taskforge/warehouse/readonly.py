@@ -1,0 +1,41 @@
+"""Read-only access for users' SQL: statements that write are refused before they run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from taskforge.errors import TaskforgeError
+from taskforge.warehouse.store import Warehouse
+
+READ_ONLY_TYPES = {"SELECT", "EXPLAIN", "PRAGMA", "SET", "VARIABLE_SET"}
+
+
+class WriteRefused(TaskforgeError):
+    """A statement that would change the warehouse."""
+
+
+def check_read_only(wh: Warehouse, query: str) -> None:
+    """Refuse any statement that is not a query (DuckDB's read-only mode also enforces it)."""
+    try:
+        statements = wh.con.extract_statements(query)
+    except Exception as exc:  # a parse error: report it as the user's
+        raise TaskforgeError(f"SQL error: {str(exc).splitlines()[0]}") from exc
+    if not statements:
+        raise TaskforgeError("empty query")
+    for statement in statements:
+        kind = str(statement.type).split(".")[-1].upper()
+        if kind not in READ_ONLY_TYPES:
+            raise WriteRefused(
+                f"refused: `taskforge sql` is read-only and this is a {kind} statement"
+            )
+
+
+def describe_schema(wh: Warehouse) -> list[dict[str, Any]]:
+    """Every table and view with its columns and types."""
+    frame = wh.query(
+        "SELECT c.table_name AS name, t.table_type AS kind, c.column_name AS column, "
+        "c.data_type AS type FROM information_schema.columns c "
+        "JOIN information_schema.tables t USING (table_schema, table_name) "
+        "WHERE c.table_schema = 'main' ORDER BY t.table_type, c.table_name, c.ordinal_position"
+    )
+    return frame.to_dicts()
