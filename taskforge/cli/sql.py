@@ -12,7 +12,7 @@ from rich.table import Table
 
 from taskforge.cli.common import WAREHOUSE_OPTION, console, emit_json, fail
 from taskforge.warehouse import Warehouse
-from taskforge.warehouse.readonly import check_read_only, describe_schema
+from taskforge.warehouse.readonly import describe_schema, run_query
 
 
 def sql(
@@ -32,8 +32,7 @@ def sql(
             return
         if not query:
             fail("give a query, or --schema")
-        check_read_only(wh, query)
-        frame = wh.query(query)
+        frame = run_query(wh, query)
     _print_rows(frame.to_dicts(), as_json, as_csv, limit, list(frame.columns))
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
+import polars as pl
+
 from taskforge.errors import TaskforgeError
 from taskforge.warehouse.store import Warehouse
 
@@ -28,6 +31,15 @@ def check_read_only(wh: Warehouse, query: str) -> None:
             raise WriteRefused(
                 f"refused: `taskforge sql` is read-only and this is a {kind} statement"
             )
+
+
+def run_query(wh: Warehouse, query: str) -> pl.DataFrame:
+    """Check that ``query`` only reads, run it, and report SQL errors as one line."""
+    check_read_only(wh, query)
+    try:
+        return wh.query(query)
+    except duckdb.Error as exc:
+        raise TaskforgeError(f"SQL error: {str(exc).splitlines()[0]}") from exc
 
 
 def describe_schema(wh: Warehouse) -> list[dict[str, Any]]:

@@ -12,14 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from taskforge.contracts import JsonlRecord, RunRecord, TaskRecord, TrajectoryRecord
+from taskforge.contracts import RunRecord, TaskRecord, TrajectoryRecord
 from taskforge.errors import DataError, describe_validation_error
 from taskforge.warehouse.ingest.base import BadRecord, Batch
 from taskforge.warehouse.keys import file_hash
 
-_RECORD: TypeAdapter[Any] = TypeAdapter(JsonlRecord)
+_MODELS: dict[str, type[RunRecord | TaskRecord | TrajectoryRecord]] = {
+    "run": RunRecord,
+    "task": TaskRecord,
+    "trajectory": TrajectoryRecord,
+}
 SUFFIXES = (".jsonl", ".jsonl.gz")
 
 
@@ -53,10 +57,16 @@ class JsonlAdapter:
     def _line(self, batch: Batch, number: int, line: bytes) -> None:
         try:
             raw = orjson.loads(line)
-            record = _RECORD.validate_python(raw)
         except orjson.JSONDecodeError as exc:
             self._bad(batch, number, f"{batch.path}: line {number}: not valid JSON ({exc})", line)
             return
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if kind not in _MODELS:
+            reason = f"{batch.path}: line {number}: field type: expected one of {sorted(_MODELS)}"
+            self._bad(batch, number, reason, raw)
+            return
+        try:
+            record = _MODELS[kind].model_validate(raw)
         except ValidationError as exc:
             rid = _record_id(raw)
             label = f"line {number}" + (f" (id {rid!r})" if rid else "")

@@ -1,0 +1,76 @@
+"""Opening, creating, upgrading and refusing warehouses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from taskforge.warehouse import Warehouse, WarehouseError
+from taskforge.warehouse.schema import SCHEMA_VERSION, TABLES
+
+
+def test_new_warehouse_has_every_table_and_the_version(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    with Warehouse.open(path) as wh:
+        assert set(wh.counts()) == {t.name for t in TABLES}
+        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION
+    with Warehouse.open(path, read_only=True) as wh:
+        assert wh.query("SELECT * FROM pass_k_run").height == 0
+
+
+def test_default_path_comes_from_the_environment(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TASKFORGE_WAREHOUSE", str(tmp_path / "env.duckdb"))
+    with Warehouse.open() as wh:
+        assert wh.path == tmp_path / "env.duckdb"
+
+
+def test_newer_warehouse_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    Warehouse.open(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("INSERT INTO schema_version VALUES (?, 'future', now())", [SCHEMA_VERSION + 1])
+    con.close()
+    for read_only in (False, True):
+        with pytest.raises(WarehouseError, match="newer than this taskforge"):
+            Warehouse.open(path, read_only=read_only)
+
+
+def test_older_warehouse_is_upgraded_read_write_and_refused_read_only(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_version (version INTEGER, taskforge_version VARCHAR, "
+        "applied_at TIMESTAMP)"
+    )
+    con.execute("INSERT INTO schema_version VALUES (0, 'old', now())")
+    con.close()
+    with pytest.raises(WarehouseError, match="older than"):
+        Warehouse.open(path, read_only=True)
+    with Warehouse.open(path) as wh:
+        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION
+        assert "trajectories" in wh.counts()
+
+
+def test_foreign_duckdb_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE stuff (x INTEGER)")
+    con.close()
+    with pytest.raises(WarehouseError, match="not a taskforge warehouse"):
+        Warehouse.open(path)
+
+
+def test_read_only_needs_an_existing_file(tmp_path: Path) -> None:
+    with pytest.raises(WarehouseError, match="no warehouse here"):
+        Warehouse.open(tmp_path / "missing.duckdb", read_only=True)
+    assert not (tmp_path / "missing.duckdb").exists()
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+        with pytest.raises(RuntimeError), wh.transaction() as con:
+            con.execute("INSERT INTO task_pools VALUES ('p', 0, 't', now())").fetchall()
+            raise RuntimeError("boom")
+        assert wh.counts()["task_pools"] == 0
