@@ -44,10 +44,9 @@ def test_sql_outputs(tmp_path: Path, tau2_dir: Path) -> None:
     rows = json.loads(out)
     assert code == 0 and sum(r["n"] for r in rows) == 40
     code, out, _ = _run("sql", query, "--warehouse", str(wh), "--csv")
-    assert code == 0 and list(csv.DictReader(io.StringIO(out)))[0].keys() == {
-        "termination_reason",
-        "n",
-    }
+    csv_rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(csv_rows) == len(rows)
+    assert set(csv_rows[0]) == {"termination_reason", "n"}
     code, out, _ = _run("sql", "--schema", "--warehouse", str(wh), "--json")
     names = {(r["name"], r["kind"]) for r in json.loads(out)}
     assert ("trajectories", "BASE TABLE") in names and ("pass_k_run", "VIEW") in names
