@@ -6,13 +6,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.table import Table
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, App, console, emit_json, fail
 from taskforge.contracts.io import load_tasks
 from taskforge.env.bench import run_env_bench
 from taskforge.env.domains import get_domain
+from taskforge.warehouse.bench import run_warehouse_bench
 
 app = App(help="Benchmarks (ratios against a same-run baseline).", no_args_is_help=True)
 
@@ -47,6 +50,72 @@ def env(
         f"speedup:   x{ratio['evals']:,} evals (x{ratio['evals_no_gold_cache']:,} without cache), "
         f"x{ratio['fresh_env']:,} fresh env"
     )
+
+
+@app.command("warehouse")
+def warehouse(
+    sizes: str = typer.Option(
+        "10000,100000", "--sizes", help="Comma-separated numbers of synthetic trajectories."
+    ),
+    workdir: Path | None = typer.Option(
+        None, "--workdir", help="Where shards and warehouses go (default: a temporary folder)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the synthetic data."),
+    repeat: int = typer.Option(3, "--repeat", min=1, help="Runs per view (the best counts)."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the generated shards and warehouses."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Ingest rate and standard-view latency against json + pandas on the same shards."""
+    try:
+        counts = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        fail(f"--sizes: expected comma-separated integers, got {sizes!r}")
+    if not counts or min(counts) < 1:
+        fail("--sizes: give at least one positive number of trajectories")
+    with console.status("benchmarking the warehouse, then json + pandas"):
+        report = run_warehouse_bench(counts, workdir, seed, keep=keep, repeat=repeat)
+    if as_json:
+        emit_json(report)
+        return
+    for size, result in report["sizes"].items():
+        console.print(_warehouse_table(int(size), result))
+    targets = report["targets"]
+    console.print(
+        f"targets at {targets['size']:,}: ingest >= {targets['ingest_trajectories_per_s']:,.0f} "
+        f"traj/s {'[green]ok[/]' if targets['ingest_ok'] else '[red]missed[/]'}, "
+        f"every view < {targets['view_max_s']} s "
+        f"{'[green]ok[/]' if targets['views_ok'] else '[red]missed[/]'}; "
+        f"answers agree with the baseline: {report['agree']}"
+    )
+
+
+def _warehouse_table(size: int, result: dict[str, Any]) -> Table:
+    """One size of ``bench warehouse`` as a rich table."""
+    table = Table(
+        title=f"{size:,} trajectories, {result['n_messages']:,} messages "
+        f"(ratio = baseline time / taskforge time)"
+    )
+    for name in ("measure", "taskforge", "json + pandas", "ratio"):
+        table.add_column(name, justify="left" if name == "measure" else "right")
+    ingest = result["ingest"]
+    ours, base = ingest["taskforge"], ingest["baseline"]
+    table.add_row(
+        "ingest traj/s",
+        f"{ours['trajectories_per_s']:,.0f}",
+        f"{base['trajectories_per_s']:,.0f}",
+        f"x{ingest['ratio']}",
+    )
+    table.add_row(
+        "ingest msg/s", f"{ours['messages_per_s']:,.0f}", f"{base['messages_per_s']:,.0f}", ""
+    )
+    for name, view in result["views"].items():
+        table.add_row(
+            f"view {name} (s)",
+            f"{view['taskforge_s']:.4f}",
+            f"{view['baseline_s']:.4f}",
+            f"x{view['ratio']}",
+        )
+    return table
 
 
 @contextmanager

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import Progress
 
 from taskforge.cli.common import JSON_OPTION, WAREHOUSE_OPTION, App, console, emit_json
-from taskforge.warehouse import Warehouse, get_adapter, ingest_paths, input_files
-from taskforge.warehouse.ingest import FileResult
-from taskforge.warehouse.store import resolve_path
+
+if TYPE_CHECKING:
+    from taskforge.warehouse.ingest import FileResult
 
 app = App(
     help="Load trajectories into the warehouse (idempotent, all-or-nothing per file).",
@@ -26,6 +27,9 @@ SKIP_BAD = typer.Option(
 def _ingest(
     fmt: str, paths: list[Path], warehouse: Path | None, skip_bad: bool, as_json: bool
 ) -> None:
+    from taskforge.warehouse import Warehouse, get_adapter, ingest_paths, input_files
+    from taskforge.warehouse.store import resolve_path
+
     adapter = get_adapter(fmt)
     files = input_files(adapter, paths)
     target = resolve_path(warehouse)

@@ -11,8 +11,6 @@ import typer
 from rich.table import Table
 
 from taskforge.cli.common import WAREHOUSE_OPTION, console, emit_json, fail
-from taskforge.warehouse import Warehouse
-from taskforge.warehouse.readonly import describe_schema, run_query
 
 
 def sql(
@@ -24,6 +22,9 @@ def sql(
     limit: int = typer.Option(1000, "--limit", help="Rows shown in the table view (not JSON/CSV)."),
 ) -> None:
     """Query the warehouse on a read-only connection; statements that write are refused."""
+    from taskforge.warehouse import Warehouse
+    from taskforge.warehouse.readonly import describe_schema, run_query
+
     if as_json and as_csv:
         fail("--json and --csv are exclusive")
     with Warehouse.open(warehouse, read_only=True) as wh:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -211,10 +212,14 @@ def _plan(
         ("get_user_details", {"user_id": e["user_id"]}, _user_json(e)),
     ]
     for order in e["orders"]:
-        plan.append(("get_order_details", {"order_id": order}, _order_json(e, order, status, product)))
+        plan.append(
+            ("get_order_details", {"order_id": order}, _order_json(e, order, status, product))
+        )
     if rng.random() < 0.5:
         info = {"name": product, "product_id": e["product_id"], "variants": {}}
-        plan.append(("get_product_details", {"product_id": e["product_id"]}, orjson.dumps(info).decode()))
+        plan.append(
+            ("get_product_details", {"product_id": e["product_id"]}, orjson.dumps(info).decode())
+        )
     if rng.random() < 0.2:
         plan.append(("calculate", {"expression": "49.99 * 2 - 10"}, "89.98"))
     if write is not None:
@@ -328,8 +333,7 @@ class _Dialogue:
         msg = self._stamp({"role": "assistant", "tool_calls": [call]}, self.rng.uniform(0.5, 2))
         self._usage(msg, 18 + 6 * len(args), True)
         tool = {"id": call_id, "role": "tool", "content": result, "requestor": "assistant"}
-        tool["error"] = error
-        self._stamp(tool, 0.001)
+        self._stamp({**tool, "error": error}, 0.001)
         self.n_calls += 1
 
 
@@ -373,9 +377,7 @@ def _dialogue(rng: random.Random, world: _World, success: bool, start: datetime)
     return d
 
 
-def _reward_info(
-    rng: random.Random, world: _World, success: bool, d: _Dialogue
-) -> dict[str, Any]:
+def _reward_info(rng: random.Random, world: _World, success: bool, d: _Dialogue) -> dict[str, Any]:
     info: dict[str, Any] = {
         "reward": 1.0 if success else 0.0,
         "db_check": {"db_match": success, "db_reward": 1.0 if success else 0.0},
@@ -385,8 +387,9 @@ def _reward_info(
     if success or world.write is None or rng.random() < 0.3:
         return info
     writes = [
-        c["tool_calls"][0] for c in d.messages if c.get("tool_calls") and
-        TOOL_KINDS.get(c["tool_calls"][0]["name"]) == "write"
+        c["tool_calls"][0]
+        for c in d.messages
+        if c.get("tool_calls") and TOOL_KINDS.get(c["tool_calls"][0]["name"]) == "write"
     ]
     actual = {"name": writes[0]["name"], "arguments": writes[0]["arguments"]} if writes else None
     expected = {"name": world.write[0], "arguments": world.write[1]}
@@ -468,7 +471,8 @@ def synthetic_shards(
     for first in range(0, n_trajectories, shard_size):
         count = min(shard_size, n_trajectories - first)
         path = out_dir / f"bench-{len(stats.paths):05d}.jsonl"
-        with _BenchShardWriter(path) as writer:
+        writer = _BenchShardWriter(path)
+        with writer:
             _fill_shard(writer, rng, worlds, runs, first, count, stats)
         stats.paths.append(str(path))
         stats.n_bytes += path.stat().st_size
@@ -516,28 +520,31 @@ class _BaselineLoader:
     """Reads the shards with ``json`` into column lists, then pandas DataFrames."""
 
     def __init__(self) -> None:
-        self.runs = _columns("run_id", "round", "source", "agent_model")
-        self.tasks = _columns("run_id", "task_id", "origin", "pattern")
-        self.traj = _columns("traj", "run_id", "task_id", "trial", "reward", "termination",
-                             "first_divergent_write")
-        self.msgs = _columns("traj", "idx", "role", "content", "turn_idx", "cost",
-                             "prompt_tokens", "completion_tokens")
-        self.calls = _columns("traj", "msg_idx", "call_idx", "name", "arguments", "result",
-                              "is_error", "tool_type")
+        self.runs: list[dict[str, Any]] = []
+        self.tasks: list[dict[str, Any]] = []
+        self.traj = _columns("traj", "run_id", "task_id", "trial", "reward", "termination")
+        self.traj["first_divergent_write"] = []
+        self.msgs = _columns("traj", "idx", "role", "content", "turn_idx", "cost")
+        self.msgs.update(_columns("prompt_tokens", "completion_tokens"))
+        self.calls = _columns("traj", "msg_idx", "call_idx", "name", "arguments", "result")
+        self.calls.update(_columns("is_error", "tool_type"))
 
     def line(self, rec: dict[str, Any]) -> None:
         """Take one JSONL record."""
         kind = rec["type"]
         if kind == "run":
             r = rec["run"]
-            for name, value in (("run_id", r["run_id"]), ("round", r.get("round")),
-                                ("source", r["source"]), ("agent_model", r.get("agent_model"))):
-                self.runs[name].append(value)
+            self.runs.append({k: r.get(k) for k in ("run_id", "round", "source", "agent_model")})
         elif kind == "task":
             t = rec["task"]
-            for name, value in (("run_id", rec["run_id"]), ("task_id", t["id"]),
-                                ("origin", t.get("origin")), ("pattern", t.get("pattern"))):
-                self.tasks[name].append(value)
+            self.tasks.append(
+                {
+                    "run_id": rec["run_id"],
+                    "task_id": t["id"],
+                    "origin": t.get("origin"),
+                    "pattern": t.get("pattern"),
+                }
+            )
         else:
             self.trajectory(rec["run_id"], rec["trajectory"])
 
@@ -545,38 +552,47 @@ class _BaselineLoader:
         """Flatten one trajectory into its row, message rows and tool-call rows."""
         key = f"{run_id}/{t['id']}"
         info = t.get("reward_info") or {}
-        diff = info.get("diff") or {}
-        for name, value in (("traj", key), ("run_id", run_id), ("task_id", t["task_id"]),
-                            ("trial", t.get("trial")), ("reward", info.get("reward")),
-                            ("termination", t["termination_reason"]),
-                            ("first_divergent_write", diff.get("first_divergent_write"))):
-            self.traj[name].append(value)
+        c = self.traj
+        c["traj"].append(key)
+        c["run_id"].append(run_id)
+        c["task_id"].append(t["task_id"])
+        c["trial"].append(t.get("trial"))
+        c["reward"].append(info.get("reward"))
+        c["termination"].append(t["termination_reason"])
+        c["first_divergent_write"].append((info.get("diff") or {}).get("first_divergent_write"))
         results = {m["id"]: m for m in t["messages"] if m["role"] == "tool"}
         for idx, m in enumerate(t["messages"]):
-            usage = m.get("usage") or {}
-            for name, value in (("traj", key), ("idx", idx), ("role", m["role"]),
-                                ("content", m.get("content")), ("turn_idx", m.get("turn_idx")),
-                                ("cost", m.get("cost")),
-                                ("prompt_tokens", usage.get("prompt_tokens")),
-                                ("completion_tokens", usage.get("completion_tokens"))):
-                self.msgs[name].append(value)
+            self._message(key, idx, m)
             for call_idx, call in enumerate(m.get("tool_calls") or []):
                 self._call(key, idx, call_idx, call, results.get(call["id"]))
 
-    def _call(
-        self, key: str, idx: int, call_idx: int, call: dict[str, Any], result: Any
-    ) -> None:
+    def _message(self, key: str, idx: int, m: dict[str, Any]) -> None:
+        usage = m.get("usage") or {}
+        c = self.msgs
+        c["traj"].append(key)
+        c["idx"].append(idx)
+        c["role"].append(m["role"])
+        c["content"].append(m.get("content"))
+        c["turn_idx"].append(m.get("turn_idx"))
+        c["cost"].append(m.get("cost"))
+        c["prompt_tokens"].append(usage.get("prompt_tokens"))
+        c["completion_tokens"].append(usage.get("completion_tokens"))
+
+    def _call(self, key: str, idx: int, call_idx: int, call: dict[str, Any], result: Any) -> None:
         error = None
         if result is not None:
             error = result.get("error")
             if error is None:
                 error = (result.get("content") or "").startswith("Error:")
-        for name, value in (("traj", key), ("msg_idx", idx), ("call_idx", call_idx),
-                            ("name", call["name"]), ("arguments", json.dumps(call["arguments"])),
-                            ("result", result.get("content") if result else None),
-                            ("is_error", error),
-                            ("tool_type", TOOL_KINDS.get(call["name"], "unknown"))):
-            self.calls[name].append(value)
+        c = self.calls
+        c["traj"].append(key)
+        c["msg_idx"].append(idx)
+        c["call_idx"].append(call_idx)
+        c["name"].append(call["name"])
+        c["arguments"].append(json.dumps(call["arguments"]))
+        c["result"].append(result.get("content") if result else None)
+        c["is_error"].append(error)
+        c["tool_type"].append(TOOL_KINDS.get(call["name"], "unknown"))
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The DataFrames (runs and tasks de-duplicated on their keys)."""
@@ -626,7 +642,8 @@ def _pass_k_task(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def _pass_k_run(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
     t = _pass_k_task(f)
     out = t.groupby("run_id", as_index=False).agg(
-        n_tasks=("task_id", "size"), min_trials=("n_trials", "min"),
+        n_tasks=("task_id", "size"),
+        min_trials=("n_trials", "min"),
         n_trajectories=("n_trials", "sum"),
         **{f"pass_{k}": (f"pass_{k}", "mean") for k in range(1, TRIALS + 1)},
     )
@@ -656,7 +673,9 @@ def _tool_error_rates(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
     c = f["tool_calls"]
     c = c.assign(err=c["is_error"].fillna(False).astype(bool))
     return c.groupby("name", as_index=False).agg(
-        tool_type=("tool_type", "first"), n_calls=("traj", "size"), n_errors=("err", "sum"),
+        tool_type=("tool_type", "first"),
+        n_calls=("traj", "size"),
+        n_errors=("err", "sum"),
         error_rate=("err", "mean"),
     )
 
@@ -667,7 +686,9 @@ def _repeated_calls(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
     prev = c.groupby("traj")["key"].shift()
     c = c.assign(same=(c["key"] == prev))
     out = c.groupby("traj", as_index=False).agg(
-        n_calls=("key", "size"), n_distinct=("key", "nunique"), n_consecutive_repeats=("same", "sum")
+        n_calls=("key", "size"),
+        n_distinct=("key", "nunique"),
+        n_consecutive_repeats=("same", "sum"),
     )
     return out.assign(n_repeated=out["n_calls"] - out["n_distinct"])
 
@@ -676,22 +697,27 @@ def _write_calls(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
     c = f["tool_calls"]
     c = c[c["tool_type"] == "write"]
     c = c.assign(err=c["is_error"].fillna(False).astype(bool))
-    return c.groupby("traj", as_index=False).agg(n_write_calls=("err", "size"),
-                                                 n_write_errors=("err", "sum"))
+    return c.groupby("traj", as_index=False).agg(
+        n_write_calls=("err", "size"), n_write_errors=("err", "sum")
+    )
 
 
 def _first_divergent_writes(f: dict[str, pd.DataFrame]) -> pd.DataFrame:
     t = f["trajectories"]
     t = t[t["first_divergent_write"].notna()]
     d = t["first_divergent_write"]
-    return pd.DataFrame({
-        "traj": t["traj"], "run_id": t["run_id"], "task_id": t["task_id"],
-        "write_index": d.map(lambda x: x.get("index")),
-        "expected_tool": d.map(lambda x: (x.get("expected") or {}).get("name")),
-        "actual_tool": d.map(lambda x: (x.get("actual") or {}).get("name")),
-        "actual_error": d.map(lambda x: x.get("actual_error")),
-        "detail": d.map(json.dumps),
-    })
+    return pd.DataFrame(
+        {
+            "traj": t["traj"],
+            "run_id": t["run_id"],
+            "task_id": t["task_id"],
+            "write_index": d.map(lambda x: x.get("index")),
+            "expected_tool": d.map(lambda x: (x.get("expected") or {}).get("name")),
+            "actual_tool": d.map(lambda x: (x.get("actual") or {}).get("name")),
+            "actual_error": d.map(lambda x: x.get("actual_error")),
+            "detail": d.map(json.dumps),
+        }
+    )
 
 
 BASELINE_QUESTIONS: dict[str, Callable[[dict[str, pd.DataFrame]], pd.DataFrame]] = {
@@ -742,8 +768,8 @@ def _ingest(db_path: Path, paths: list[str]) -> tuple[float, Warehouse]:
 def _views(wh: Warehouse, frames: dict[str, pd.DataFrame], repeat: int) -> dict[str, Any]:
     out = {}
     for name in VIEWS:
-        ours, _ = _best(lambda n=name: wh.query(f"SELECT * FROM {n}"), repeat)
-        base, _ = _best(lambda n=name: BASELINE_QUESTIONS[n](frames), repeat)
+        ours, _ = _best(partial(wh.query, f"SELECT * FROM {name}"), repeat)
+        base, _ = _best(partial(BASELINE_QUESTIONS[name], frames), repeat)
         out[name] = {
             "taskforge_s": round(ours, 5),
             "baseline_s": round(base, 5),
@@ -786,7 +812,8 @@ def agreement(wh: Warehouse, frames: dict[str, pd.DataFrame]) -> dict[str, bool]
     ).fetchall()[0]
     base = _repeated_calls(frames)
     checks["repeated_calls"] = (int(rep[0] or 0), int(rep[1] or 0)) == (
-        int(base["n_repeated"].sum()), int(base["n_consecutive_repeats"].sum())
+        int(base["n_repeated"].sum()),
+        int(base["n_consecutive_repeats"].sum()),
     )
     n_fdw = wh.scalar("SELECT count(*) FROM first_divergent_writes")
     checks["first_divergent_writes"] = int(n_fdw) == len(_first_divergent_writes(frames))
@@ -822,14 +849,18 @@ def bench_size(n: int, workdir: Path, seed: int, repeat: int = 3) -> dict[str, A
         "max_view_s": max(v["taskforge_s"] for v in views.values()),
         "agree": all(checks.values()),
         "agreement": checks,
-        "warehouse_counts": {k: counts[k] for k in ("runs", "tasks", "trajectories",
-                                                     "messages", "tool_calls")},
+        "warehouse_counts": {
+            k: counts[k] for k in ("runs", "tasks", "trajectories", "messages", "tool_calls")
+        },
         "generated": {k: v for k, v in shards.items() if k != "paths"},
     }
 
 
 def run_warehouse_bench(
-    sizes: list[int], workdir: Path | None = None, seed: int = 0, keep: bool = False,
+    sizes: list[int],
+    workdir: Path | None = None,
+    seed: int = 0,
+    keep: bool = False,
     repeat: int = 3,
 ) -> dict[str, Any]:
     """Run :func:`bench_size` for each size, with the targets at the largest size.

@@ -119,7 +119,8 @@ class TrajectoryRows:
         c["prompt_tokens"].append(usage.get("prompt_tokens"))
         c["completion_tokens"].append(usage.get("completion_tokens"))
         c["n_tool_calls"].append(len(m.tool_calls or []))
-        extra = {k: v for k, v in m.to_json_dict().items() if k not in _MSG_COLUMNS}
+        # what to_json_dict() gives minus the columns, without serialising the tool calls
+        extra = m.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude=_MSG_COLUMNS)
         c["extra"].append(_json(extra) if extra else None)
         counts["prompt_tokens"] += usage.get("prompt_tokens") or 0
         counts["completion_tokens"] += usage.get("completion_tokens") or 0
@@ -155,7 +156,8 @@ class TrajectoryRows:
     ) -> None:
         info = t.reward_info
         diff = info.diff if info else None
-        data = t.to_json_dict()
+        # to_json_dict() without the messages (stored in their own table, not needed here)
+        data = t.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude={"messages"})
         c = self.trajectories
         values = {
             "traj_uid": uid,
