@@ -1,35 +1,48 @@
-"""Contracts -> warehouse rows (columns as lists, ready for Arrow)."""
+"""Validated records -> warehouse rows (columns as lists, ready for Arrow).
+
+Trajectories are flattened from their JSON as recorded (already validated against the
+contract), which is several times faster than dumping pydantic models again.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from taskforge.contracts import Message, Run, Task, Trajectory
+from taskforge.contracts import Run, Task
 from taskforge.warehouse.keys import canonical, content_key
 from taskforge.warehouse.schema import TABLE_BY_NAME
 
 Columns = dict[str, list[Any]]
+Raw = Mapping[str, Any]
 
-_TRAJ_COLUMNS = {
-    "id",
-    "task_id",
-    "trial",
-    "seed",
-    "termination_reason",
-    "agent_cost",
-    "user_cost",
-    "duration",
-    "start_time",
-    "error_modes",
-    "reward_info",
-    "messages",
-}
-_MSG_COLUMNS = {"role", "content", "turn_idx", "timestamp", "cost", "tool_calls"}
+_TRAJ_COLUMNS = frozenset(
+    {
+        "id",
+        "task_id",
+        "trial",
+        "seed",
+        "termination_reason",
+        "agent_cost",
+        "user_cost",
+        "duration",
+        "start_time",
+        "error_modes",
+        "reward_info",
+        "messages",
+    }
+)
+_MSG_COLUMNS = frozenset({"role", "content", "turn_idx", "timestamp", "cost", "tool_calls"})
+_EMPTY: dict[str, Any] = {}
+
+
+def _extra(message: Raw) -> str | None:
+    """The message's fields that have no column of their own, as JSON (None if there are none)."""
+    extra = {k: v for k, v in message.items() if k not in _MSG_COLUMNS}
+    return orjson.dumps(extra).decode() if extra else None
 
 
 def new_columns(table: str) -> Columns:
@@ -38,9 +51,7 @@ def new_columns(table: str) -> Columns:
 
 
 def _json(value: Any) -> str | None:
-    if value is None:
-        return None
-    return orjson.dumps(value).decode()
+    return None if value is None else orjson.dumps(value).decode()
 
 
 def task_uid(task: Task, domain: str) -> str:
@@ -48,7 +59,7 @@ def task_uid(task: Task, domain: str) -> str:
     return content_key("task", domain, task.to_json_dict())
 
 
-def trajectory_uid(run_id: str, raw: Mapping[str, Any]) -> str:
+def trajectory_uid(run_id: str, raw: Raw) -> str:
     """Content key of a trajectory: its run and its JSON as recorded."""
     return "traj-" + hashlib.sha256(run_id.encode() + b"\x00" + canonical(raw)).hexdigest()[:24]
 
@@ -75,20 +86,19 @@ def add_run(cols: Columns, run: Run, source_path: str, now: Any) -> None:
 def add_task(cols: Columns, task: Task, uid: str, domain: str) -> None:
     """Append one task row."""
     data = task.to_json_dict()
-    lineage = task.lineage
     cols["task_uid"].append(uid)
     cols["task_id"].append(task.id)
     cols["domain"].append(domain)
     cols["origin"].append(task.origin)
     cols["pattern"].append(task.pattern)
-    cols["round"].append(lineage.round if lineage else None)
+    cols["round"].append(task.lineage.round if task.lineage else None)
     for name in ("lineage", "certificate", "user_scenario", "evaluation_criteria"):
         cols[name].append(_json(data.get(name)))
     cols["task"].append(_json(data))
 
 
 class TrajectoryRows:
-    """Rows of one or more trajectories: the trajectory, its messages and tool calls."""
+    """Rows of trajectories, their messages and their tool calls."""
 
     def __init__(self, tool_kinds: Mapping[str, str]) -> None:
         self.tool_kinds = tool_kinds
@@ -96,112 +106,104 @@ class TrajectoryRows:
         self.messages = new_columns("messages")
         self.tool_calls = new_columns("tool_calls")
 
-    def add(self, uid: str, run_id: str, task_uid: str | None, traj: Trajectory) -> None:
-        """Append the rows of one trajectory."""
-        results = _tool_results(traj.messages)
-        counts: dict[str, int] = defaultdict(int)
-        for idx, message in enumerate(traj.messages):
-            self._message(uid, idx, message, counts)
-            for call_idx, call in enumerate(message.tool_calls or []):
-                self._call(uid, idx, call_idx, call, results.get(call.id), counts)
-        self._trajectory(uid, run_id, task_uid, traj, counts)
+    def add(self, uid: str, run_id: str, task_uid: str | None, raw: Raw) -> None:
+        """Append the rows of one validated trajectory, given as recorded."""
+        messages = raw["messages"]
+        counts = self._messages(uid, messages)
+        counts += self._calls(uid, messages)
+        self._trajectory(uid, run_id, task_uid, raw, counts)
 
-    def _message(self, uid: str, idx: int, m: Message, counts: dict[str, int]) -> None:
-        usage = m.usage or {}
+    def _messages(self, uid: str, messages: list[Raw]) -> list[int]:
+        """Message rows, column by column; returns [prompt, completion, turns, tool errors]."""
+        n = len(messages)
         c = self.messages
-        c["traj_uid"].append(uid)
-        c["idx"].append(idx)
-        c["role"].append(m.role)
-        c["content"].append(m.content)
-        c["turn_idx"].append(m.turn_idx)
-        c["timestamp"].append(m.timestamp)
-        c["cost"].append(m.cost)
-        c["prompt_tokens"].append(usage.get("prompt_tokens"))
-        c["completion_tokens"].append(usage.get("completion_tokens"))
-        c["n_tool_calls"].append(len(m.tool_calls or []))
-        # what to_json_dict() gives minus the columns, without serialising the tool calls
-        extra = m.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude=_MSG_COLUMNS)
-        c["extra"].append(_json(extra) if extra else None)
-        counts["prompt_tokens"] += usage.get("prompt_tokens") or 0
-        counts["completion_tokens"] += usage.get("completion_tokens") or 0
-        counts["turns"] += m.role in ("user", "assistant") and bool(m.content)
-        counts["tool_errors"] += m.role == "tool" and bool(m.error)
+        usages = [m.get("usage") or _EMPTY for m in messages]
+        prompt = [u.get("prompt_tokens") for u in usages]
+        completion = [u.get("completion_tokens") for u in usages]
+        roles = [m["role"] for m in messages]
+        contents = [m.get("content") for m in messages]
+        c["traj_uid"] += [uid] * n
+        c["idx"] += range(n)
+        c["role"] += roles
+        c["content"] += contents
+        c["turn_idx"] += [m.get("turn_idx") for m in messages]
+        c["timestamp"] += [m.get("timestamp") for m in messages]
+        c["cost"] += [m.get("cost") for m in messages]
+        c["prompt_tokens"] += prompt
+        c["completion_tokens"] += completion
+        c["n_tool_calls"] += [len(m.get("tool_calls") or ()) for m in messages]
+        c["extra"] += [_extra(m) for m in messages]
+        turns = sum(1 for r, t in zip(roles, contents, strict=True) if t and r != "tool")
+        errors = sum(1 for m in messages if m["role"] == "tool" and m.get("error"))
+        return [sum(filter(None, prompt)), sum(filter(None, completion)), turns, errors]
 
-    def _call(
-        self,
-        uid: str,
-        idx: int,
-        call_idx: int,
-        call: Any,
-        result: Message | None,
-        counts: dict[str, int],
-    ) -> None:
-        kind = self.tool_kinds.get(call.name, "unknown")
+    def _calls(self, uid: str, messages: list[Raw]) -> list[int]:
+        """Tool-call rows with their results; returns [calls, write calls]."""
+        calls = [
+            (idx, call_idx, call)
+            for idx, m in enumerate(messages)
+            for call_idx, call in enumerate(m.get("tool_calls") or ())
+        ]
+        if not calls:
+            return [0, 0]
+        results = {m.get("id"): m for m in messages if m["role"] == "tool"}
+        found = [results.get(call.get("id", "")) for _, _, call in calls]
+        kinds = [self.tool_kinds.get(call["name"], "unknown") for _, _, call in calls]
         c = self.tool_calls
-        c["traj_uid"].append(uid)
-        c["msg_idx"].append(idx)
-        c["call_idx"].append(call_idx)
-        c["call_id"].append(call.id)
-        c["name"].append(call.name)
-        c["arguments"].append(_json(call.arguments))
-        c["requestor"].append(call.requestor)
-        c["result"].append(result.content if result else None)
-        c["is_error"].append(_is_error(result))
-        c["tool_type"].append(kind)
-        counts["tool_calls"] += 1
-        counts["write_calls"] += kind == "write"
+        c["traj_uid"] += [uid] * len(calls)
+        c["msg_idx"] += [idx for idx, _, _ in calls]
+        c["call_idx"] += [call_idx for _, call_idx, _ in calls]
+        c["call_id"] += [call.get("id", "") for _, _, call in calls]
+        c["name"] += [call["name"] for _, _, call in calls]
+        c["arguments"] += [orjson.dumps(call["arguments"]).decode() for _, _, call in calls]
+        c["requestor"] += [call.get("requestor", "assistant") for _, _, call in calls]
+        c["result"] += [r.get("content") if r else None for r in found]
+        c["is_error"] += [_is_error(r) for r in found]
+        c["tool_type"] += kinds
+        return [len(calls), kinds.count("write")]
 
     def _trajectory(
-        self, uid: str, run_id: str, task_uid: str | None, t: Trajectory, counts: dict[str, int]
+        self, uid: str, run_id: str, task_uid: str | None, t: Raw, counts: list[int]
     ) -> None:
-        info = t.reward_info
-        diff = info.diff if info else None
-        # to_json_dict() without the messages (stored in their own table, not needed here)
-        data = t.model_dump(mode="json", exclude_unset=True, by_alias=True, exclude={"messages"})
-        c = self.trajectories
+        info = t.get("reward_info") or {}
+        diff = info.get("diff") or {}
         values = {
             "traj_uid": uid,
             "run_id": run_id,
             "task_uid": task_uid,
-            "task_id": t.task_id,
-            "sim_id": t.id,
-            "trial": t.trial,
-            "seed": t.seed,
-            "reward": info.reward if info else None,
-            "reward_breakdown": _json((data.get("reward_info") or {}).get("reward_breakdown")),
-            "db_match": info.db_check.db_match if info and info.db_check else None,
-            "termination_reason": t.termination_reason.value,
-            "n_messages": len(t.messages),
-            "n_turns": counts["turns"],
-            "n_tool_calls": counts["tool_calls"],
-            "n_tool_errors": counts["tool_errors"],
-            "n_write_calls": counts["write_calls"],
-            "prompt_tokens": counts["prompt_tokens"],
-            "completion_tokens": counts["completion_tokens"],
-            "agent_cost": t.agent_cost,
-            "user_cost": t.user_cost,
-            "duration": t.duration,
-            "start_time": t.start_time,
-            "error_modes": _json(t.error_modes),
-            "first_divergent_write": _json(
-                diff.first_divergent_write.model_dump(mode="json")
-                if diff and diff.first_divergent_write
-                else None
-            ),
-            "reward_info": _json(data.get("reward_info")),
-            "extra": _json({k: v for k, v in data.items() if k not in _TRAJ_COLUMNS} or None),
+            "task_id": t["task_id"],
+            "sim_id": t["id"],
+            "trial": t.get("trial"),
+            "seed": t.get("seed"),
+            "reward": info.get("reward"),
+            "reward_breakdown": _json(info.get("reward_breakdown")),
+            "db_match": (info.get("db_check") or {}).get("db_match"),
+            "termination_reason": t["termination_reason"],
+            "n_messages": len(t["messages"]),
+            "n_turns": counts[2],
+            "n_tool_calls": counts[4],
+            "n_tool_errors": counts[3],
+            "n_write_calls": counts[5],
+            "prompt_tokens": counts[0],
+            "completion_tokens": counts[1],
+            "agent_cost": t.get("agent_cost"),
+            "user_cost": t.get("user_cost"),
+            "duration": t.get("duration"),
+            "start_time": t.get("start_time"),
+            "error_modes": _json(t.get("error_modes")),
+            "first_divergent_write": _json(diff.get("first_divergent_write")),
+            "reward_info": _json(t.get("reward_info")),
+            "extra": _json({k: v for k, v in t.items() if k not in _TRAJ_COLUMNS} or None),
         }
+        c = self.trajectories
         for name, value in values.items():
             c[name].append(value)
 
 
-def _tool_results(messages: list[Message]) -> dict[str, Message]:
-    return {m.id: m for m in messages if m.role == "tool" and m.id is not None}
-
-
-def _is_error(result: Message | None) -> bool | None:
+def _is_error(result: Raw | None) -> bool | None:
     if result is None:
         return None
-    if result.error is not None:
-        return result.error
-    return bool(result.content and result.content.startswith("Error:"))
+    if result.get("error") is not None:
+        return bool(result["error"])
+    content = result.get("content")
+    return bool(content and content.startswith("Error:"))

@@ -12,6 +12,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import pyarrow as pa
 from pydantic import BaseModel
 
 from taskforge.contracts import Run, Task, Trajectory
@@ -21,6 +22,17 @@ SCHEMA_VERSION = 1
 
 EMBEDDING_DIM = 384
 """Dimension of the default embedding model (all-MiniLM-L6-v2)."""
+
+
+_ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "JSON": pa.string(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+    "TIMESTAMP": pa.timestamp("us"),
+}
 
 
 def duck_type(annotation: Any) -> str:
@@ -62,6 +74,16 @@ class TableDef:
     def column_names(self) -> list[str]:
         """Names of the columns, in order."""
         return [n for n, _ in self.columns]
+
+    def arrow(self, columns: dict[str, list[Any]]) -> pa.Table:
+        """An Arrow table of this table's columns, typed (no type inference, which is slow)."""
+        types = dict(self.columns)
+        return pa.table(
+            {
+                name: pa.array(values, type=_ARROW_TYPES.get(types[name], pa.string()))
+                for name, values in columns.items()
+            }
+        )
 
 
 TABLES: list[TableDef] = [

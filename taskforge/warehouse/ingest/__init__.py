@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from taskforge.errors import DataError
-from taskforge.warehouse.ingest.base import Adapter, Batch, FileResult, already_ingested, land
+from taskforge.warehouse.ingest.base import (
+    Adapter,
+    Batch,
+    FileResult,
+    Staged,
+    UnknownRun,
+    already_ingested,
+    gc_paused,
+    land,
+    stage,
+)
 from taskforge.warehouse.store import Warehouse
 
 ADAPTERS: dict[str, str] = {
@@ -16,6 +30,9 @@ ADAPTERS: dict[str, str] = {
 }
 """Adapter name -> "module:Class", imported on first use. verl rollout dumps get a slot when
 the verl adapter lands (issue 7)."""
+
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+"""Below this much input, parsing in worker processes costs more than it saves."""
 
 
 def get_adapter(name: str) -> Adapter:
@@ -32,10 +49,61 @@ def input_files(adapter: Adapter, paths: Iterable[Path]) -> list[Path]:
     return [f for p in paths for f in adapter.files(Path(p))]
 
 
-def _land_unless_seen(wh: Warehouse, batch: Batch, adapter: Adapter) -> FileResult:
-    if already_ingested(wh, batch.path, batch.content_hash):
-        return FileResult(str(batch.path), len(batch.trajectories), 0, 0, already_ingested=True)
-    return land(wh, batch, adapter.name)
+def parse_and_stage(
+    adapter_name: str, path: Path, skip_bad: bool, known_domains: dict[str, str]
+) -> Staged:
+    """Parse, validate and flatten one file (no database involved; runs in a worker)."""
+    adapter = get_adapter(adapter_name)
+    with gc_paused():
+        batch: Batch = adapter.parse(path, skip_bad)
+        return stage(batch, adapter.name, known_domains)
+
+
+def _known_domains(wh: Warehouse) -> dict[str, str]:
+    return dict(wh.con.execute("SELECT run_id, domain FROM runs").fetchall())
+
+
+def _staged_files(
+    adapter: Adapter, files: list[Path], skip_bad: bool, known: dict[str, str], workers: int
+) -> Iterator[tuple[Path, Staged | None]]:
+    """Staged files in order; None where the file needs runs landed by an earlier file."""
+    if workers <= 1:
+        for path in files:
+            yield path, _stage_or_none(adapter.name, path, skip_bad, known)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[tuple[Path, Future[Staged]]] = deque()
+        queue = iter(files)
+        for path in queue:
+            pending.append(
+                (path, pool.submit(parse_and_stage, adapter.name, path, skip_bad, known))
+            )
+            if len(pending) > workers:
+                yield _result(*pending.popleft())
+        while pending:
+            yield _result(*pending.popleft())
+
+
+def _stage_or_none(name: str, path: Path, skip_bad: bool, known: dict[str, str]) -> Staged | None:
+    try:
+        return parse_and_stage(name, path, skip_bad, known)
+    except UnknownRun:
+        return None
+
+
+def _result(path: Path, future: Future[Staged]) -> tuple[Path, Staged | None]:
+    try:
+        return path, future.result()
+    except UnknownRun:
+        return path, None
+
+
+def _workers(files: list[Path]) -> int:
+    size = sum(p.stat().st_size for p in files if p.is_file())
+    if len(files) < 2 or size < PARALLEL_MIN_BYTES:
+        return 1
+    return min(2, os.cpu_count() or 1, len(files))
 
 
 def ingest_paths(
@@ -47,22 +115,53 @@ def ingest_paths(
 ) -> list[FileResult]:
     """Ingest files one by one; each lands whole, in one transaction, or not at all.
 
-    A file is parsed and validated before the warehouse is touched. Given a path (not an open
-    :class:`Warehouse`), the warehouse is opened for each file and closed after it, so the
-    write lock is held only while a file lands and read-only readers get in between files.
+    Files are parsed, validated and flattened before the warehouse is touched (in two worker
+    processes when the input is large). Given a path rather than an open :class:`Warehouse`,
+    the warehouse is opened for each file and closed after it, so the write lock is held only
+    while a file lands and read-only readers get in between files.
     """
-    results = []
-    for path in files:
-        batch = adapter.parse(path, skip_bad)
-        if isinstance(target, Warehouse):
-            result = _land_unless_seen(target, batch, adapter)
-        else:
-            with Warehouse.open(target) as wh:
-                result = _land_unless_seen(wh, batch, adapter)
+    with _session(target) as wh:
+        known = _known_domains(wh)
+        seen = {str(p) for p in files if already_ingested(wh, str(p), adapter.content_hash(p))}
+    results = [FileResult(p, 0, 0, 0, already_ingested=True) for p in sorted(seen)]
+    for result in results:
+        if on_file is not None:
+            on_file(result)
+    todo = [p for p in files if str(p) not in seen]
+    for path, staged in _staged_files(adapter, todo, skip_bad, known, _workers(todo)):
+        with _session(target) as wh:
+            if staged is None:  # its run landed with an earlier file of this call
+                staged = parse_and_stage(adapter.name, path, skip_bad, _known_domains(wh))
+            result = _land_unless_seen(wh, staged)
+            known.update(_known_domains(wh))
         results.append(result)
         if on_file is not None:
             on_file(result)
     return results
+
+
+class _session:
+    """The given open warehouse, or the one at a path opened for the block."""
+
+    def __init__(self, target: Warehouse | Path | None) -> None:
+        self.target = target
+        self.opened: Warehouse | None = None
+
+    def __enter__(self) -> Warehouse:
+        if isinstance(self.target, Warehouse):
+            return self.target
+        self.opened = Warehouse.open(self.target)
+        return self.opened
+
+    def __exit__(self, *exc: object) -> None:
+        if self.opened is not None:
+            self.opened.close()
+
+
+def _land_unless_seen(wh: Warehouse, staged: Staged) -> FileResult:
+    if already_ingested(wh, staged.path, staged.content_hash):
+        return FileResult(staged.path, staged.n_trajectories, 0, 0, already_ingested=True)
+    return land(wh, staged)
 
 
 __all__ = [
@@ -73,4 +172,5 @@ __all__ = [
     "get_adapter",
     "ingest_paths",
     "input_files",
+    "parse_and_stage",
 ]

@@ -44,6 +44,10 @@ class JsonlAdapter:
             if p.is_file() and p.name.endswith(SUFFIXES) and not p.name.startswith(".")
         )
 
+    def content_hash(self, path: Path) -> str:
+        """Hash of the file's bytes."""
+        return file_hash(path.read_bytes())
+
     def parse(self, path: Path, skip_bad: bool) -> Batch:
         """Validate every line into one batch."""
         data = path.read_bytes()
@@ -77,7 +81,7 @@ class JsonlAdapter:
         elif isinstance(record, TaskRecord):
             batch.tasks.append((record.run_id, record.task))
         elif isinstance(record, TrajectoryRecord):
-            batch.trajectories.append((record.run_id, raw["trajectory"], record.trajectory))
+            batch.trajectories.append((record.run_id, raw["trajectory"]))
 
     @staticmethod
     def _bad(batch: Batch, number: int, reason: str, raw: Any) -> None:

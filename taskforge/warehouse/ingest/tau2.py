@@ -30,6 +30,11 @@ class Tau2Adapter:
         dirs = sorted({p.parent for p in path.rglob("simulations/*.json")})
         return [p for p in found if p.parent not in dirs] + dirs
 
+    def content_hash(self, path: Path) -> str:
+        """Hash of the file's bytes (dir format: of results.json and every simulation)."""
+        files = [path] if path.is_file() else _dir_files(path)
+        return file_hash(b"\x00".join(p.read_bytes() for p in files))
+
     def parse(self, path: Path, skip_bad: bool) -> Batch:
         """Validate a results file (or dir) into one batch."""
         data, digest = _read(path)
@@ -47,7 +52,7 @@ class Tau2Adapter:
         for i, raw in enumerate(sims):
             traj = validate_record(Trajectory, raw, f"{path}: simulations", i, skip_bad, batch.bad)
             if traj is not None:
-                batch.trajectories.append((run.run_id, raw, traj))
+                batch.trajectories.append((run.run_id, raw))
         return batch
 
 
@@ -62,17 +67,17 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
     if path.is_file():
         raw = path.read_bytes()
         return _loads(raw, path), file_hash(raw)
-    meta_bytes = (path / "results.json").read_bytes()
-    meta = _loads(meta_bytes, path / "results.json")
-    parts = [meta_bytes]
-    sims = []
-    for sim_path in sorted((path / "simulations").glob("*.json")):
-        sim_bytes = sim_path.read_bytes()
-        parts.append(sim_bytes)
-        sims.append(_loads(sim_bytes, sim_path))
+    files = _dir_files(path)
+    blobs = [p.read_bytes() for p in files]
+    meta = _loads(blobs[0], files[0])
     meta.pop("format_version", None)
-    meta["simulations"] = sims
-    return meta, file_hash(b"\x00".join(parts))
+    meta["simulations"] = [_loads(b, p) for p, b in zip(files[1:], blobs[1:], strict=True)]
+    return meta, file_hash(b"\x00".join(blobs))
+
+
+def _dir_files(path: Path) -> list[Path]:
+    """results.json, then the simulation files, of a dir-format run."""
+    return [path / "results.json", *sorted((path / "simulations").glob("*.json"))]
 
 
 def _loads(raw: bytes, path: Path) -> Any:
