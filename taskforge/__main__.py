@@ -2,4 +2,5 @@
 
 from taskforge.cli.app import main
 
-main()
+if __name__ == "__main__":  # worker processes (spawn) import this module too
+    main()

@@ -28,6 +28,7 @@ def _ingest(
     fmt: str, paths: list[Path], warehouse: Path | None, skip_bad: bool, as_json: bool
 ) -> None:
     from taskforge.warehouse import Warehouse, get_adapter, ingest_paths, input_files
+    from taskforge.warehouse.ingest import auto_workers
     from taskforge.warehouse.store import resolve_path
 
     adapter = get_adapter(fmt)
@@ -38,7 +39,7 @@ def _ingest(
     with Progress(console=console, transient=True) as progress:
         bar = progress.add_task(f"ingesting {len(files)} file(s)", total=len(files))
         results = ingest_paths(
-            target, adapter, files, skip_bad, on_file=lambda _r: progress.advance(bar)
+            target, adapter, files, skip_bad, lambda _r: progress.advance(bar), auto_workers(files)
         )
     with Warehouse.open(target, read_only=True) as wh:
         after = wh.counts()

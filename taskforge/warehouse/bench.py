@@ -36,7 +36,7 @@ from pydantic import TypeAdapter
 
 from taskforge.contracts import JsonlRecord, Run, Task
 from taskforge.env.domains.retail import RetailTools
-from taskforge.warehouse.ingest import get_adapter, ingest_paths, input_files
+from taskforge.warehouse.ingest import auto_workers, get_adapter, ingest_paths, input_files
 from taskforge.warehouse.shards import ShardWriter
 from taskforge.warehouse.store import Warehouse
 from taskforge.warehouse.views import VIEWS
@@ -758,11 +758,13 @@ def _rate(seconds: float, n_traj: int, n_msgs: int) -> dict[str, float]:
 
 
 def _ingest(db_path: Path, paths: list[str]) -> tuple[float, Warehouse]:
-    wh = Warehouse.open(db_path)
+    """Ingest as `taskforge ingest jsonl` does (worker processes, one file at a time)."""
     adapter = get_adapter("jsonl")
+    files = input_files(adapter, [Path(p) for p in paths])
     start = time.perf_counter()
-    ingest_paths(wh, adapter, input_files(adapter, [Path(p) for p in paths]))
-    return time.perf_counter() - start, wh
+    ingest_paths(db_path, adapter, files, workers=auto_workers(files))
+    elapsed = time.perf_counter() - start
+    return elapsed, Warehouse.open(db_path)
 
 
 def _views(wh: Warehouse, frames: dict[str, pd.DataFrame], repeat: int) -> dict[str, Any]:

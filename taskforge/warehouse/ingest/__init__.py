@@ -99,7 +99,8 @@ def _result(path: Path, future: Future[Staged]) -> tuple[Path, Staged | None]:
         return path, None
 
 
-def _workers(files: list[Path]) -> int:
+def auto_workers(files: list[Path]) -> int:
+    """Worker processes worth starting for these files (1: parse in this process)."""
     size = sum(p.stat().st_size for p in files if p.is_file())
     if len(files) < 2 or size < PARALLEL_MIN_BYTES:
         return 1
@@ -112,13 +113,16 @@ def ingest_paths(
     files: list[Path],
     skip_bad: bool = False,
     on_file: Callable[[FileResult], None] | None = None,
+    workers: int = 1,
 ) -> list[FileResult]:
     """Ingest files one by one; each lands whole, in one transaction, or not at all.
 
-    Files are parsed, validated and flattened before the warehouse is touched (in two worker
-    processes when the input is large). Given a path rather than an open :class:`Warehouse`,
-    the warehouse is opened for each file and closed after it, so the write lock is held only
-    while a file lands and read-only readers get in between files.
+    Files are parsed, validated and flattened before the warehouse is touched; with
+    ``workers > 1`` that happens in worker processes (started with ``spawn``, so a script that
+    asks for them needs the usual ``if __name__ == "__main__":`` guard; see
+    :func:`auto_workers`). Given a path rather than an open :class:`Warehouse`, the warehouse is
+    opened for each file and closed after it, so the write lock is held only while a file
+    lands and read-only readers get in between files.
     """
     with _session(target) as wh:
         known = _known_domains(wh)
@@ -128,7 +132,7 @@ def ingest_paths(
         if on_file is not None:
             on_file(result)
     todo = [p for p in files if str(p) not in seen]
-    for path, staged in _staged_files(adapter, todo, skip_bad, known, _workers(todo)):
+    for path, staged in _staged_files(adapter, todo, skip_bad, known, workers):
         with _session(target) as wh:
             if staged is None:  # its run landed with an earlier file of this call
                 staged = parse_and_stage(adapter.name, path, skip_bad, _known_domains(wh))
@@ -169,6 +173,7 @@ __all__ = [
     "Adapter",
     "Batch",
     "FileResult",
+    "auto_workers",
     "get_adapter",
     "ingest_paths",
     "input_files",
