@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from taskforge.cli.common import JSON_OPTION, console, emit_json
-from taskforge.contracts import Message, Task, TerminationReason
+from taskforge.contracts import Message, Run, Task, TerminationReason, Trajectory
 from taskforge.env.audit import audit_summary, audit_task
 from taskforge.env.bench import gold_messages, run_env_bench
 from taskforge.env.db import Database
@@ -18,7 +18,6 @@ from taskforge.env.evaluator import Evaluator
 
 DEMO_DB = {"seed": 7, "users": 120, "orders": 240, "products": 24}
 STILL_TO_COME = [
-    "warehouse: DuckDB store, ingest, SQL (issue 3)",
     "rollout: LiteLLM policy + simulated user, scripted offline providers (issue 4)",
     "mining: judge -> embed -> cluster -> taxonomy (issue 5)",
     "synthesis: targeted tasks with certificates (issue 6)",
@@ -39,8 +38,9 @@ def demo(
     db = _step_db(dom, out, steps)
     tasks = _step_tasks(db, out, n_tasks, steps)
     _step_audit(dom, db, tasks, steps)
-    _step_evaluate(dom, db, tasks, steps)
-    with console.status("[4/4] timing evaluation against a naive baseline"):
+    episodes = _step_evaluate(dom, db, tasks, steps)
+    _step_warehouse(out, tasks, episodes, steps)
+    with console.status("[5/5] timing evaluation against a naive baseline"):
         steps["bench"] = run_env_bench(dom.toolkit_cls, db, tasks, seconds=0.3)
     report = {"out": str(out), "steps": steps, "still_to_come": STILL_TO_COME}
     (out / "demo_report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -53,7 +53,7 @@ def demo(
 def _step_db(dom: Domain, out: Path, steps: dict[str, Any]) -> Database:
     from taskforge.env.domains.retail.generate import generate_db, write_db
 
-    console.print("[1/4] generating a synthetic Retail DB")
+    console.print("[1/5] generating a synthetic Retail DB")
     data = generate_db(DEMO_DB["seed"], DEMO_DB["users"], DEMO_DB["orders"], DEMO_DB["products"])
     path = out / "retail_db.json"
     write_db(data, path)
@@ -65,7 +65,7 @@ def _step_db(dom: Domain, out: Path, steps: dict[str, Any]) -> Database:
 def _step_tasks(db: Database, out: Path, n: int, steps: dict[str, Any]) -> list[Task]:
     from taskforge.synthesis.seed import sample_seed_tasks
 
-    console.print(f"[2/4] sampling {n} naive seed tasks grounded in the DB")
+    console.print(f"[2/5] sampling {n} naive seed tasks grounded in the DB")
     tasks = sample_seed_tasks(db, n=n, seed=DEMO_DB["seed"])
     path = out / "seed_tasks.json"
     dumped = [t.model_dump(mode="json", exclude_none=True) for t in tasks]
@@ -75,25 +75,84 @@ def _step_tasks(db: Database, out: Path, n: int, steps: dict[str, Any]) -> list[
 
 
 def _step_audit(dom: Domain, db: Database, tasks: list[Task], steps: dict[str, Any]) -> None:
-    console.print("[3/4] auditing gold actions and evaluating gold vs do-nothing episodes")
+    console.print("[3/5] auditing gold actions and scoring gold-replay vs do-nothing episodes")
     steps["audit"] = audit_summary([audit_task(dom.toolkit_cls, db, t) for t in tasks])
 
 
-def _step_evaluate(dom: Domain, db: Database, tasks: list[Task], steps: dict[str, Any]) -> None:
+def _step_evaluate(
+    dom: Domain, db: Database, tasks: list[Task], steps: dict[str, Any]
+) -> list[Trajectory]:
+    """Two scripted episodes per task, scored for real: the gold actions replayed, and nothing.
+
+    Neither is a model: they bound the reward from above and below until rollout lands.
+    """
     evaluator = Evaluator(dom.toolkit_cls, db)
     stop = TerminationReason.USER_STOP
     nothing = [Message(role="assistant", content="Hi! How can I help you today?")]
-    gold = [evaluator.evaluate(t, gold_messages(dom.toolkit_cls, db, t), stop) for t in tasks]
-    idle = [evaluator.evaluate(t, nothing, stop) for t in tasks]
+    episodes = []
+    for task in tasks:
+        for name, messages in (
+            ("gold", gold_messages(dom.toolkit_cls, db, task)),
+            ("nothing", nothing),
+        ):
+            info = evaluator.evaluate(task, messages, stop)
+            episodes.append(
+                Trajectory(
+                    id=f"{task.id}-{name}",
+                    task_id=task.id,
+                    trial=0 if name == "gold" else 1,
+                    termination_reason=stop,
+                    messages=messages,
+                    reward_info=info,
+                )
+            )
+    rewards = {
+        name: [e.reward_info.reward for e in episodes if e.id.endswith(name) and e.reward_info]
+        for name in ("gold", "nothing")
+    }
     steps["evaluate"] = {
-        "gold_mean_reward": sum(r.reward for r in gold) / len(gold),
-        "do_nothing_mean_reward": sum(r.reward for r in idle) / len(idle),
+        "gold_mean_reward": sum(rewards["gold"]) / len(rewards["gold"]),
+        "do_nothing_mean_reward": sum(rewards["nothing"]) / len(rewards["nothing"]),
+    }
+    return episodes
+
+
+def _step_warehouse(
+    out: Path, tasks: list[Task], episodes: list[Trajectory], steps: dict[str, Any]
+) -> None:
+    from taskforge.warehouse import ShardWriter, Warehouse, get_adapter, ingest_paths
+
+    console.print("[4/5] writing the episodes as a JSONL shard and ingesting it into DuckDB")
+    run = Run(
+        run_id="demo-scripted-episodes",
+        source="taskforge-demo",
+        round=0,
+        agent_model="gold-replay / do-nothing (scripted, not a model)",
+    )
+    shard = out / "shards" / "demo-0.jsonl"
+    with ShardWriter(shard) as writer:
+        writer.run(run)
+        for task in tasks:
+            writer.task(run.run_id, task)
+        for episode in episodes:
+            writer.trajectory(run.run_id, episode)
+    path = out / "taskforge.duckdb"
+    ingest_paths(path, get_adapter("jsonl"), [shard])
+    with Warehouse.open(path, read_only=True) as wh:
+        pass_k = wh.query("SELECT pass_1, pass_2 FROM pass_k_run").to_dicts()[0]
+        counts = wh.counts()
+    steps["warehouse"] = {
+        "path": str(path),
+        "shard": str(shard),
+        **pass_k,
+        "trajectories": counts["trajectories"],
+        "tool_calls": counts["tool_calls"],
     }
 
 
 def _print_summary(report: dict[str, Any]) -> None:
     s = report["steps"]
-    bench = s["bench"]
+    bench, w = s["bench"], s["warehouse"]
     console.print(
         f"\n[bold]done[/]  artifacts in {report['out']}/\n"
         f"  DB           {s['db']['path']}  "
@@ -103,10 +162,14 @@ def _print_summary(report: dict[str, Any]) -> None:
         f"{s['audit']['n_tasks_db_unchanged']} read-only tasks\n"
         f"  evaluation   gold episodes {s['evaluate']['gold_mean_reward']:.2f}, "
         f"do-nothing {s['evaluate']['do_nothing_mean_reward']:.2f}\n"
+        f"  warehouse    {w['path']}  ({w['trajectories']} trajectories, "
+        f"pass^1 {w['pass_1']:.2f}, pass^2 {w['pass_2']:.2f})\n"
         f"  speed        {bench['taskforge']['evals_per_sec']:,.0f} evals/s, "
         f"x{bench['speedup']['evals']:,} vs naive\n"
         f"  report       {report['out']}/demo_report.json\n"
         "still to come:\n  - " + "\n  - ".join(report["still_to_come"]) + "\n"
-        "try next: taskforge tools schemas | taskforge tasks audit "
-        f"{s['tasks']['path']} --db {s['db']['path']}"
+        "try next:\n"
+        f'  taskforge sql --warehouse {w["path"]} "SELECT * FROM pass_k_task"\n'
+        f"  taskforge tasks audit {s['tasks']['path']} --db {s['db']['path']}",
+        soft_wrap=True,
     )

@@ -1,0 +1,38 @@
+"""`taskforge demo` as a new user runs it: every artifact it names exists, reruns are idempotent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from taskforge.cli.app import app
+from taskforge.contracts.io import load_tasks
+from taskforge.warehouse import Warehouse
+
+
+def test_demo_produces_what_it_promises(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--tasks", "16", "--json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    steps = report["steps"]
+    for path in (
+        steps["db"]["path"],
+        steps["tasks"]["path"],
+        steps["warehouse"]["path"],
+        steps["warehouse"]["shard"],
+        out / "demo_report.json",
+    ):
+        assert Path(path).exists(), path
+    assert len(load_tasks(steps["tasks"]["path"])) == 16
+    assert steps["audit"]["n_gold_errors"] == 0
+    assert steps["evaluate"] == {"gold_mean_reward": 1.0, "do_nothing_mean_reward": 0.0}
+    assert steps["warehouse"]["pass_1"] == 0.5 and steps["warehouse"]["trajectories"] == 32
+    assert steps["bench"]["speedup"]["evals"] > 1
+    assert report["still_to_come"]
+    rerun = CliRunner().invoke(app, ["demo", "--out", str(out), "--tasks", "16", "--json"])
+    assert rerun.exit_code == 0
+    with Warehouse.open(out / "taskforge.duckdb", read_only=True) as wh:
+        assert wh.counts()["trajectories"] == 32
