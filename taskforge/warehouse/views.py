@@ -58,16 +58,19 @@ VIEWS = {
                count(*) FILTER (WHERE is_error) AS n_errors,
                avg(coalesce(is_error, false)::INT) AS error_rate
         FROM tool_calls GROUP BY name""",
+    # identical = same tool name and the same arguments (compared through a 64-bit hash)
     "repeated_calls": """
         WITH calls AS (
-            SELECT traj_uid, name, arguments::VARCHAR AS args,
-                   lag(name) OVER w = name AND lag(arguments::VARCHAR) OVER w = arguments::VARCHAR
-                       AS same_as_previous
-            FROM tool_calls WINDOW w AS (PARTITION BY traj_uid ORDER BY msg_idx, call_idx))
-        SELECT traj_uid, count(*) AS n_calls, count(DISTINCT (name, args)) AS n_distinct,
-               count(*) - count(DISTINCT (name, args)) AS n_repeated,
-               count(*) FILTER (WHERE same_as_previous) AS n_consecutive_repeats
-        FROM calls GROUP BY traj_uid""",
+            SELECT traj_uid, msg_idx, call_idx, hash(name, arguments::VARCHAR) AS h
+            FROM tool_calls),
+        marked AS (
+            SELECT traj_uid, h,
+                   lag(h) OVER (PARTITION BY traj_uid ORDER BY msg_idx, call_idx) = h AS same
+            FROM calls)
+        SELECT traj_uid, count(*) AS n_calls, count(DISTINCT h) AS n_distinct,
+               count(*) - count(DISTINCT h) AS n_repeated,
+               count(*) FILTER (WHERE same) AS n_consecutive_repeats
+        FROM marked GROUP BY traj_uid""",
     "write_calls": """
         SELECT traj_uid, count(*) AS n_write_calls,
                count(*) FILTER (WHERE is_error) AS n_write_errors
