@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from taskforge.cli import bench, db, demo, eval, ingest, schemas, sql, tasks, tools
+from taskforge.cli import bench, db, demo, eval, ingest, rollout, schemas, sql, tasks, tools
 from taskforge.cli.common import App
 
 app = App(
@@ -20,6 +20,7 @@ app.add_typer(schemas.app, name="schemas")
 app.add_typer(tools.app, name="tools")
 app.add_typer(ingest.app, name="ingest")
 app.command("sql")(sql.sql)
+app.command("rollout")(rollout.rollout)
 app.command("demo")(demo.demo)
 
 

@@ -1,0 +1,1 @@
+"""Rollouts: agent x user-simulator episodes, trials, and the offline scripted agents."""

@@ -1,0 +1,333 @@
+"""Structured user facts for the scripted user, derived from a task's gold actions and its DB.
+
+The scripted user (see :mod:`taskforge.rollout.scripted_user`) plays a task from these facts:
+who the user is and what they want, one request per gold write action, in gold order. Facts
+come from replaying the gold actions on a fresh state, so every request describes the records
+as they are just before its write (items by product name and options, never by item id).
+
+This module also holds the wording both scripted sides share — options, addresses and payment
+methods rendered in one parseable, natural-reading way (``color: red, size: M``;
+``address1 "12 Elm Street", city "Portland"``; ``credit card ending in 1234``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from taskforge.contracts import Task
+from taskforge.env.db import Database, Record, State, copy_json
+from taskforge.env.domains.retail.tools import RetailTools
+from taskforge.env.toolkit import ToolError
+
+ADDRESS_FIELDS = ("address1", "address2", "city", "state", "country", "zip")
+ITEM_KINDS = frozenset(
+    {"return_delivered_order_items", "exchange_delivered_order_items", "modify_pending_order_items"}
+)
+SWAP_KINDS = frozenset({"exchange_delivered_order_items", "modify_pending_order_items"})
+PAYMENT_KINDS = ITEM_KINDS | {"modify_pending_order_payment"}
+WRITE_KINDS = ITEM_KINDS | {
+    "cancel_pending_order",
+    "modify_pending_order_address",
+    "modify_pending_order_payment",
+    "modify_user_address",
+}
+INFO_KIND = "info"
+_ADDRESS_RE = re.compile(r'\b(address1|address2|city|state|country|zip) "([^"]*)"')
+
+
+# -- shared wording -------------------------------------------------------------------------------
+
+
+def format_options(options: dict[str, Any]) -> str:
+    """Options as ``key: value, key: value`` (in the record's order)."""
+    return ", ".join(f"{k}: {v}" for k, v in options.items())
+
+
+def parse_options(text: str) -> dict[str, str]:
+    """Inverse of :func:`format_options`; pieces without a colon are ignored."""
+    out: dict[str, str] = {}
+    for piece in text.split(", "):
+        key, sep, value = piece.partition(": ")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def format_address(address: dict[str, Any]) -> str:
+    """An address as ``address1 "...", address2 "...", city "...", ...``."""
+    return ", ".join(f'{k} "{address.get(k, "")}"' for k in ADDRESS_FIELDS)
+
+
+def parse_address(text: str) -> dict[str, str] | None:
+    """The address written by :func:`format_address` inside ``text``, or None."""
+    found = dict(_ADDRESS_RE.findall(text))
+    return found if all(k in found for k in ADDRESS_FIELDS) else None
+
+
+def describe_payment(method: Record, methods: list[Record]) -> str:
+    """How a user names a payment method, e.g. 'credit card ending in 1234', 'paypal account'.
+
+    Args:
+        method: The payment method record.
+        methods: All of the user's payment methods (gift cards get a number when several).
+    """
+    source = method.get("source", "")
+    if source == "credit_card":
+        return f"credit card ending in {method.get('last_four', '')}"
+    if source == "paypal":
+        return "paypal account"
+    if source == "gift_card":
+        cards = [m for m in methods if m.get("source") == "gift_card"]
+        digits = re.sub(r"\D", "", str(method.get("id", "")))
+        return f"gift card ending in {digits[-4:]}" if len(cards) > 1 else "gift card"
+    return str(source).replace("_", " ")
+
+
+def money(amount: float) -> str:
+    """An amount as both sides write it: two decimals."""
+    return f"{amount:.2f}"
+
+
+# -- facts ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The user's real identity data, from the DB."""
+
+    user_id: str
+    email: str
+    first_name: str
+    last_name: str
+    zip: str
+
+
+@dataclass(frozen=True)
+class ItemFact:
+    """One unit of an item the user talks about, described by product name and options."""
+
+    product: str
+    options: dict[str, str]
+    product_id: str
+    item_id: str
+    target_options: dict[str, str] | None = None
+    target_item_id: str | None = None
+
+    def describe(self) -> str:
+        """``the Desk Fan (color: white, size: 12 inch)``."""
+        return f"the {self.product} ({format_options(self.options)})"
+
+
+@dataclass(frozen=True)
+class PaymentFact:
+    """A payment method as the user names it, with its id for matching."""
+
+    description: str
+    method_id: str
+
+
+@dataclass
+class Request:
+    """One thing the user wants: a write (kind = the tool's name) or information (``info``)."""
+
+    kind: str
+    order_id: str | None = None
+    items: list[ItemFact] = field(default_factory=list)
+    payment: PaymentFact | None = None
+    address: dict[str, str] | None = None
+    reason: str | None = None
+    topic: str | None = None
+    expected: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UserFacts:
+    """Who the user is and what they want, in order."""
+
+    task_id: str
+    identity: Identity | None
+    requests: list[Request]
+
+
+def derive_facts(task: Task, db: Database | State) -> UserFacts:
+    """Derive the scripted user's facts from a task's gold actions on ``db``.
+
+    Args:
+        task: The task; its gold actions say what the user wants.
+        db: The task's base DB (or an episode state over it); it is never modified.
+
+    Returns:
+        The user's identity and one request per gold write (or one information request).
+    """
+    state = db.fresh() if isinstance(db, Database) else _copy_state(db)
+    start = _copy_state(state)
+    tools = RetailTools(state)
+    requests: list[Request] = []
+    user_ids: list[str] = []
+    for action in task.gold_actions():
+        args = dict(action.arguments)
+        if action.name in WRITE_KINDS:
+            request = _write_request(state, action.name, args)
+            if request is not None:
+                requests.append(request)
+            user_ids.extend(_touched_users(state, action.name, args))
+        elif action.name.startswith("find_user_id_by"):
+            user_ids.extend(_found_user(tools, action.name, args))
+        else:
+            user_ids.extend(_touched_users(state, action.name, args))
+        with contextlib.suppress(ToolError, TypeError, KeyError):
+            tools.invoke(action.name, args)
+    identity = _identity(start, user_ids, task)
+    if not requests:
+        requests.append(_info_request(state, task, identity))
+    return UserFacts(task_id=task.id, identity=identity, requests=requests)
+
+
+def _copy_state(state: State) -> State:
+    copy = State(state.base)
+    copy.overlay = copy_json(state.overlay)
+    return copy
+
+
+def _found_user(tools: RetailTools, name: str, args: dict[str, Any]) -> list[str]:
+    try:
+        return [str(tools.invoke(name, args))]
+    except (ToolError, TypeError, KeyError):
+        return []
+
+
+def _touched_users(state: State, name: str, args: dict[str, Any]) -> list[str]:
+    if "user_id" in args and state.get("users", str(args["user_id"])) is not None:
+        return [str(args["user_id"])]
+    order = state.get("orders", str(args.get("order_id", "")))
+    return [str(order["user_id"])] if order is not None else []
+
+
+def _identity(state: State, user_ids: list[str], task: Task) -> Identity | None:
+    user_id = user_ids[0] if user_ids else _user_from_text(state, task)
+    user = state.get("users", user_id) if user_id else None
+    if user is None:
+        return None
+    return Identity(
+        user_id=str(user["user_id"]),
+        email=str(user["email"]),
+        first_name=str(user["name"]["first_name"]),
+        last_name=str(user["name"]["last_name"]),
+        zip=str(user["address"]["zip"]),
+    )
+
+
+def _user_from_text(state: State, task: Task) -> str | None:
+    """A user named in the instructions: by user id, email, or full name with zip."""
+    text = str(task.user_scenario.instructions)
+    by_name = None
+    for user_id, user in state.items("users"):
+        if user_id in text or user["email"] in text:
+            return user_id
+        name = f"{user['name']['first_name']} {user['name']['last_name']}"
+        if by_name is None and name in text and user["address"]["zip"] in text:
+            by_name = user_id
+    return by_name
+
+
+def _methods(state: State, user_id: str) -> list[Record]:
+    user = state.get("users", user_id)
+    return list(user["payment_methods"].values()) if user else []
+
+
+def _payment(state: State, user_id: str, method_id: str) -> PaymentFact | None:
+    methods = _methods(state, user_id)
+    method = next((m for m in methods if m.get("id") == method_id), None)
+    if method is None:
+        return None
+    return PaymentFact(describe_payment(method, methods), method_id)
+
+
+def _write_request(state: State, kind: str, args: dict[str, Any]) -> Request | None:
+    """The request behind one gold write, described on the state just before it."""
+    if kind == "modify_user_address":
+        return Request(kind=kind, address={k: str(args.get(k, "")) for k in ADDRESS_FIELDS})
+    order = state.get("orders", str(args.get("order_id", "")))
+    if order is None:
+        return None
+    request = Request(kind=kind, order_id=str(order["order_id"]))
+    if kind == "cancel_pending_order":
+        request.reason = str(args.get("reason", ""))
+    elif kind == "modify_pending_order_address":
+        request.address = {k: str(args.get(k, "")) for k in ADDRESS_FIELDS}
+    if "payment_method_id" in args:
+        request.payment = _payment(state, order["user_id"], str(args["payment_method_id"]))
+    if kind in ITEM_KINDS:
+        request.items = _item_facts(state, order, args)
+    return request
+
+
+def _item_facts(state: State, order: Record, args: dict[str, Any]) -> list[ItemFact]:
+    new_ids = list(args.get("new_item_ids") or [])
+    facts = []
+    for index, item_id in enumerate(args.get("item_ids") or []):
+        item = next((i for i in order["items"] if i["item_id"] == item_id), None)
+        if item is None:
+            continue
+        target_id = new_ids[index] if index < len(new_ids) else None
+        target = _variant_options(state, item["product_id"], target_id)
+        facts.append(
+            ItemFact(
+                product=str(item["name"]),
+                options=dict(item["options"]),
+                product_id=str(item["product_id"]),
+                item_id=str(item_id),
+                target_options=target,
+                target_item_id=target_id,
+            )
+        )
+    return facts
+
+
+def _variant_options(state: State, product_id: str, item_id: str | None) -> dict[str, str] | None:
+    if item_id is None:
+        return None
+    product = state.get("products", product_id)
+    variant = product["variants"].get(item_id) if product else None
+    return dict(variant["options"]) if variant else None
+
+
+def _info_request(state: State, task: Task, identity: Identity | None) -> Request:
+    """What to ask when the task has no writes: an order total, a gift card balance, or a
+    summary of the user's orders."""
+    criteria = task.evaluation_criteria
+    expected = list((criteria.communicate_info if criteria else None) or [])
+    request = Request(kind=INFO_KIND, topic="orders", expected=expected)
+    if identity is None:
+        return request
+    user = state.get("users", identity.user_id) or {}
+    for value in expected:
+        for method in user.get("payment_methods", {}).values():
+            if method.get("source") == "gift_card" and _same_amount(method.get("balance"), value):
+                request.topic = "gift_card_balance"
+                return request
+        for order_id in user.get("orders", []):
+            order = state.get("orders", order_id) or {}
+            if _same_amount(order_total(order), value):
+                request.topic, request.order_id = "order_total", order_id
+                return request
+    return request
+
+
+def order_total(order: Record) -> float:
+    """What the user paid for an order: payments minus refunds."""
+    total = 0.0
+    for payment in order.get("payment_history", []):
+        sign = -1 if payment.get("transaction_type") == "refund" else 1
+        total += sign * float(payment.get("amount", 0))
+    return round(total, 2)
+
+
+def _same_amount(amount: Any, text: str) -> bool:
+    try:
+        return amount is not None and abs(float(amount) - float(text)) < 0.005
+    except ValueError:
+        return False
