@@ -274,7 +274,9 @@ def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for message in messages:
         if message.role == "tool":
-            out.append({"role": "tool", "tool_call_id": message.id, "content": message.content})
+            out.append(
+                {"role": "tool", "tool_call_id": message.id, "content": message.content or ""}
+            )
             continue
         item: dict[str, Any] = {"role": message.role, "content": message.content}
         if message.tool_calls:

@@ -7,38 +7,15 @@ swapped (the agent's words are its input, its own words are its output).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from taskforge.contracts import Message, ToolCall
-
-
-def _call_dict(call: ToolCall) -> dict[str, Any]:
-    arguments = call.raw_arguments if call.raw_arguments is not None else json.dumps(call.arguments)
-    return {
-        "id": call.id,
-        "type": "function",
-        "function": {"name": call.name, "arguments": arguments},
-    }
+from taskforge.contracts import Message
+from taskforge.llm.client import to_openai_messages
 
 
 def agent_view(system: str, messages: list[Message]) -> list[dict[str, Any]]:
-    """What the agent model is sent."""
-    out: list[dict[str, Any]] = [{"role": "system", "content": system}]
-    for m in messages:
-        if m.role == "tool":
-            out.append({"role": "tool", "tool_call_id": m.id, "content": m.content or ""})
-        elif m.role == "assistant" and m.tool_calls:
-            out.append(
-                {
-                    "role": "assistant",
-                    "content": m.content,
-                    "tool_calls": [_call_dict(c) for c in m.tool_calls],
-                }
-            )
-        elif m.role in ("assistant", "user"):
-            out.append({"role": m.role, "content": m.content or ""})
-    return out
+    """What the agent model is sent: the system prompt, then the whole record."""
+    return [{"role": "system", "content": system}, *to_openai_messages(messages)]
 
 
 def user_view(system: str, messages: list[Message]) -> list[dict[str, Any]]:
