@@ -9,16 +9,21 @@ from typing import Any
 import typer
 
 from taskforge.cli.common import JSON_OPTION, console, emit_json
-from taskforge.contracts import Message, Run, Task, TerminationReason, Trajectory
+from taskforge.contracts import Message, Task, TerminationReason
 from taskforge.env.audit import audit_summary, audit_task
 from taskforge.env.bench import gold_messages, run_env_bench
 from taskforge.env.db import Database
 from taskforge.env.domains import Domain, get_domain
 from taskforge.env.evaluator import Evaluator
+from taskforge.rollout.prompts import GREETING
 
 DEMO_DB = {"seed": 7, "users": 120, "orders": 240, "products": 24}
+FAILURE_MODES_SQL = """
+    SELECT mode, count(*) AS n
+    FROM (SELECT unnest(from_json(error_modes, '["VARCHAR"]')) AS mode
+          FROM trajectories WHERE run_id = ? AND reward < 1)
+    GROUP BY mode ORDER BY n DESC, mode"""
 STILL_TO_COME = [
-    "rollout: LiteLLM policy + simulated user, scripted offline providers (issue 4)",
     "mining: judge -> embed -> cluster -> taxonomy (issue 5)",
     "synthesis: targeted tasks with certificates (issue 6)",
     "rewards + verl GRPO adapter (issue 7)",
@@ -29,6 +34,7 @@ STILL_TO_COME = [
 def demo(
     out: Path = typer.Option(Path("taskforge-demo"), "--out", help="Folder for the artifacts."),
     n_tasks: int = typer.Option(24, "--tasks", min=1, help="Seed tasks to sample."),
+    trials: int = typer.Option(4, "--trials", min=1, help="Rollout trials per task."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run every stage built so far, offline, and say where each artifact is."""
@@ -38,8 +44,8 @@ def demo(
     db = _step_db(dom, out, steps)
     tasks = _step_tasks(db, out, n_tasks, steps)
     _step_audit(dom, db, tasks, steps)
-    episodes = _step_evaluate(dom, db, tasks, steps)
-    _step_warehouse(out, tasks, episodes, steps)
+    _step_evaluate(dom, db, tasks, steps)
+    _step_rollout(out, steps, trials)
     with console.status("[5/5] timing evaluation against a naive baseline"):
         steps["bench"] = run_env_bench(dom.toolkit_cls, db, tasks, seconds=0.3)
     report = {"out": str(out), "steps": steps, "still_to_come": STILL_TO_COME}
@@ -79,80 +85,48 @@ def _step_audit(dom: Domain, db: Database, tasks: list[Task], steps: dict[str, A
     steps["audit"] = audit_summary([audit_task(dom.toolkit_cls, db, t) for t in tasks])
 
 
-def _step_evaluate(
-    dom: Domain, db: Database, tasks: list[Task], steps: dict[str, Any]
-) -> list[Trajectory]:
-    """Two scripted episodes per task, scored for real: the gold actions replayed, and nothing.
-
-    Neither is a model: they bound the reward from above and below until rollout lands.
-    """
+def _step_evaluate(dom: Domain, db: Database, tasks: list[Task], steps: dict[str, Any]) -> None:
+    """Sanity bounds of the evaluator: the gold actions replayed score 1, doing nothing 0."""
     evaluator = Evaluator(dom.toolkit_cls, db)
     stop = TerminationReason.USER_STOP
-    nothing = [Message(role="assistant", content="Hi! How can I help you today?")]
-    episodes = []
-    for task in tasks:
-        for name, messages in (
-            ("gold", gold_messages(dom.toolkit_cls, db, task)),
-            ("nothing", nothing),
-        ):
-            info = evaluator.evaluate(task, messages, stop)
-            episodes.append(
-                Trajectory(
-                    id=f"{task.id}-{name}",
-                    task_id=task.id,
-                    trial=0 if name == "gold" else 1,
-                    termination_reason=stop,
-                    messages=messages,
-                    reward_info=info,
-                )
-            )
-    rewards = {
-        name: [e.reward_info.reward for e in episodes if e.id.endswith(name) and e.reward_info]
-        for name in ("gold", "nothing")
-    }
+    nothing = [Message(role="assistant", content=GREETING)]
+    gold = [evaluator.evaluate(t, gold_messages(dom.toolkit_cls, db, t), stop) for t in tasks]
+    idle = [evaluator.evaluate(t, nothing, stop) for t in tasks]
     steps["evaluate"] = {
-        "gold_mean_reward": sum(rewards["gold"]) / len(rewards["gold"]),
-        "do_nothing_mean_reward": sum(rewards["nothing"]) / len(rewards["nothing"]),
+        "gold_mean_reward": sum(r.reward for r in gold) / len(gold),
+        "do_nothing_mean_reward": sum(r.reward for r in idle) / len(idle),
     }
-    return episodes
 
 
-def _step_warehouse(
-    out: Path, tasks: list[Task], episodes: list[Trajectory], steps: dict[str, Any]
-) -> None:
-    from taskforge.warehouse import ShardWriter, Warehouse, get_adapter, ingest_paths
+def _step_rollout(out: Path, steps: dict[str, Any], trials: int) -> None:
+    from taskforge.rollout.api import RolloutRequest, run_rollout
+    from taskforge.warehouse import Warehouse
 
-    console.print("[4/5] writing the episodes as a JSONL shard and ingesting it into DuckDB")
-    run = Run(
-        run_id="demo-scripted-episodes",
-        source="taskforge-demo",
-        round=0,
-        agent_model="gold-replay / do-nothing (scripted, not a model)",
+    console.print(
+        f"[4/5] rolling out the scripted policy against the scripted user, {trials} trials per "
+        "task (offline simulations, through LiteLLM), into the warehouse"
     )
-    shard = out / "shards" / "demo-0.jsonl"
-    with ShardWriter(shard) as writer:
-        writer.run(run)
-        for task in tasks:
-            writer.task(run.run_id, task)
-        for episode in episodes:
-            writer.trajectory(run.run_id, episode)
-    path = out / "taskforge.duckdb"
-    ingest_paths(path, get_adapter("jsonl"), [shard])
-    with Warehouse.open(path, read_only=True) as wh:
-        pass_k = wh.query("SELECT pass_1, pass_2 FROM pass_k_run").to_dicts()[0]
-        counts = wh.counts()
-    steps["warehouse"] = {
-        "path": str(path),
-        "shard": str(shard),
-        **pass_k,
-        "trajectories": counts["trajectories"],
-        "tool_calls": counts["tool_calls"],
-    }
+    request = RolloutRequest(
+        tasks_path=Path(steps["tasks"]["path"]),
+        db_path=Path(steps["db"]["path"]),
+        trials=trials,
+        out_dir=out / "rollouts",
+        warehouse=out / "taskforge.duckdb",
+        concurrency=4,
+    )
+    result = run_rollout(request)
+    with Warehouse.open(request.warehouse, read_only=True) as wh:
+        modes = wh.query(FAILURE_MODES_SQL, [result["run_id"]]).to_dicts()
+    steps["rollout"] = {**result, "error_modes_in_failures": {m["mode"]: m["n"] for m in modes}}
+
+
+def _pass_k(values: dict[Any, Any]) -> str:
+    return ", ".join(f"pass^{k} {v:.2f}" for k, v in values.items() if v is not None)
 
 
 def _print_summary(report: dict[str, Any]) -> None:
     s = report["steps"]
-    bench, w = s["bench"], s["warehouse"]
+    bench, r = s["bench"], s["rollout"]
     console.print(
         f"\n[bold]done[/]  artifacts in {report['out']}/\n"
         f"  DB           {s['db']['path']}  "
@@ -162,14 +136,16 @@ def _print_summary(report: dict[str, Any]) -> None:
         f"{s['audit']['n_tasks_db_unchanged']} read-only tasks\n"
         f"  evaluation   gold episodes {s['evaluate']['gold_mean_reward']:.2f}, "
         f"do-nothing {s['evaluate']['do_nothing_mean_reward']:.2f}\n"
-        f"  warehouse    {w['path']}  ({w['trajectories']} trajectories, "
-        f"pass^1 {w['pass_1']:.2f}, pass^2 {w['pass_2']:.2f})\n"
+        f"  rollout      {r['episodes_played']} episodes (scripted policy vs scripted user): "
+        f"{_pass_k(r['pass_k'])}\n"
+        f"               failures by injected error mode: {r['error_modes_in_failures']}\n"
+        f"  warehouse    {r['warehouse']}  (shard {r['shard']})\n"
         f"  speed        {bench['taskforge']['evals_per_sec']:,.0f} evals/s, "
         f"x{bench['speedup']['evals']:,} vs naive\n"
         f"  report       {report['out']}/demo_report.json\n"
         "still to come:\n  - " + "\n  - ".join(report["still_to_come"]) + "\n"
         "try next:\n"
-        f'  taskforge sql --warehouse {w["path"]} "SELECT * FROM pass_k_task"\n'
+        f'  taskforge sql --warehouse {r["warehouse"]} "SELECT * FROM tool_error_rates"\n'
         f"  taskforge tasks audit {s['tasks']['path']} --db {s['db']['path']}",
         soft_wrap=True,
     )

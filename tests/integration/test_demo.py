@@ -18,21 +18,33 @@ def test_demo_produces_what_it_promises(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     steps = report["steps"]
+    rollout = steps["rollout"]
     for path in (
         steps["db"]["path"],
         steps["tasks"]["path"],
-        steps["warehouse"]["path"],
-        steps["warehouse"]["shard"],
+        rollout["warehouse"],
+        rollout["shard"],
         out / "demo_report.json",
     ):
         assert Path(path).exists(), path
     assert len(load_tasks(steps["tasks"]["path"])) == 16
     assert steps["audit"]["n_gold_errors"] == 0
     assert steps["evaluate"] == {"gold_mean_reward": 1.0, "do_nothing_mean_reward": 0.0}
-    assert steps["warehouse"]["pass_1"] == 0.5 and steps["warehouse"]["trajectories"] == 32
+    assert rollout["episodes_played"] == 64
+    pass_k = rollout["pass_k"]
+    assert 0.3 <= pass_k["1"] <= 0.95 and pass_k["4"] < pass_k["1"]
+    assert set(rollout["error_modes_in_failures"]) <= {
+        "wrong_variant",
+        "wrong_item",
+        "wrong_order",
+        "skip_confirmation",
+        "early_stop",
+        "repeat_call",
+    }
     assert steps["bench"]["speedup"]["evals"] > 1
     assert report["still_to_come"]
     rerun = CliRunner().invoke(app, ["demo", "--out", str(out), "--tasks", "16", "--json"])
     assert rerun.exit_code == 0
+    assert json.loads(rerun.stdout)["steps"]["rollout"]["episodes_played"] == 0  # resumed
     with Warehouse.open(out / "taskforge.duckdb", read_only=True) as wh:
-        assert wh.counts()["trajectories"] == 32
+        assert wh.counts()["trajectories"] == 64
