@@ -9,13 +9,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from taskforge.contracts import Run, Task
+from taskforge.contracts import Run, Task, Trajectory
 from taskforge.contracts.io import load_tasks, read_json
 from taskforge.env.domains import Domain, get_domain
 from taskforge.env.schema import load_schema_overrides
 from taskforge.errors import DataError
-from taskforge.rollout.episode import EpisodeRunner, EpisodeSpec
-from taskforge.rollout.runner import RolloutPlan, make_run_id, play
+from taskforge.rollout.episode import EpisodeRunner
+from taskforge.rollout.runner import EpisodeHooks, RolloutPlan, make_run_id, play
 
 
 @dataclass
@@ -63,10 +63,8 @@ def run_rollout(
     on_episode: Callable[[float], None] | None = None,
 ) -> dict[str, Any]:
     """Play the rollout's missing episodes, ingest its shard, and summarise the run."""
-    from taskforge.llm import LLMClient, load_llm_config
-    from taskforge.llm.offline import end_episode, register_episode
+    from taskforge.llm import load_llm_config
     from taskforge.rollout.offline_agents import register_scripted_agents
-    from taskforge.warehouse import Warehouse, get_adapter, ingest_paths
 
     dom = get_domain(request.domain)
     tasks = select_tasks(request.tasks_path, request.split, request.limit)
@@ -76,54 +74,67 @@ def run_rollout(
     config = load_llm_config(request.config_path)
     register_scripted_agents()
     plan = _plan(request, tasks, db, config)
-    cache = config.cache_dir if request.cache else None
-    agent = LLMClient(config.policy, cache_dir=cache, concurrency=request.concurrency)
-    user = LLMClient(config.user, cache_dir=cache, concurrency=request.concurrency)
-    runner = EpisodeRunner(dom.toolkit_cls, db, agent, user)
+    if on_start is not None:
+        on_start(len(tasks) * request.trials)
+    rewards: list[float] = []
+    hooks = _hooks(db, config, rewards, on_episode)
+    runner = EpisodeRunner(dom.toolkit_cls, db, *_clients(config, request))
+    tools = _tools(dom, request.tool_schemas)
+    shard = asyncio.run(play(plan, runner, dom, tools, request.concurrency, hooks))
+    return _ingest_and_summarise(request, plan, shard, len(rewards))
+
+
+def _clients(config: Any, request: RolloutRequest) -> tuple[Any, Any]:
+    """Agent and user clients, each with the rollout's concurrency."""
+    from taskforge.llm import LLMClient
+
+    return tuple(  # type: ignore[return-value]
+        LLMClient(role, config.cache_dir, request.concurrency, name=name, use_cache=request.cache)
+        for name, role in (("policy", config.policy), ("user", config.user))
+    )
+
+
+def _hooks(
+    db: Any, config: Any, rewards: list[float], on_episode: Callable[[float], None] | None
+) -> EpisodeHooks:
+    """Per-episode context for the offline agents, and the reward tally."""
+    from taskforge.llm.offline import end_episode, register_episode
+
     context = {"db": db, "error_rates": config.policy.extra.get("error_rates")}
 
-    def register(spec: EpisodeSpec) -> None:
-        register_episode(spec.episode_id, {**context, "task": spec.task, "seed": spec.seed})
-
-    def unregister(spec: EpisodeSpec) -> None:
-        end_episode(spec.episode_id)
-
-    todo_total = len(tasks) * request.trials
-    if on_start is not None:
-        on_start(todo_total)
-    played: list[float] = []
-
-    def episode_done(traj: Any) -> None:
-        reward = traj.reward_info.reward if traj.reward_info else 0.0
-        played.append(reward)
+    def done(traj: Trajectory) -> None:
+        rewards.append(traj.reward_info.reward if traj.reward_info else 0.0)
         if on_episode is not None:
-            on_episode(reward)
+            on_episode(rewards[-1])
 
-    shard = asyncio.run(
-        play(
-            plan,
-            runner,
-            dom,
-            _tools(dom, request.tool_schemas),
-            request.concurrency,
-            episode_done,
-            register,
-            unregister,
-        )
+    return EpisodeHooks(
+        register=lambda s: register_episode(
+            s.episode_id, {**context, "task": s.task, "seed": s.seed}
+        ),
+        unregister=lambda s: end_episode(s.episode_id),
+        on_episode=done,
     )
+
+
+def _ingest_and_summarise(
+    request: RolloutRequest, plan: RolloutPlan, shard: Path, n_played: int
+) -> dict[str, Any]:
+    from taskforge.warehouse import Warehouse, get_adapter, ingest_paths
+
     ingest_paths(request.warehouse, get_adapter("jsonl"), [shard])
     with Warehouse.open(request.warehouse, read_only=True) as wh:
-        row = wh.query("SELECT * FROM pass_k_run WHERE run_id = ?", [plan.run.run_id]).to_dicts()
+        rows = wh.query("SELECT * FROM pass_k_run WHERE run_id = ?", [plan.run.run_id]).to_dicts()
         where = str(wh.path)
-    stats = row[0] if row else {}
+    stats = rows[0] if rows else {}
+    total = len(plan.tasks) * plan.trials
     return {
         "run_id": plan.run.run_id,
         "shard": str(shard),
         "warehouse": where,
-        "episodes_played": len(played),
-        "episodes_resumed": todo_total - len(played),
-        "n_tasks": len(tasks),
-        "trials": request.trials,
+        "episodes_played": n_played,
+        "episodes_resumed": total - n_played,
+        "n_tasks": len(plan.tasks),
+        "trials": plan.trials,
         "pass_k": {k: stats.get(f"pass_{k}") for k in range(1, 5)},
     }
 

@@ -21,6 +21,7 @@ from taskforge.env.db import Database
 from taskforge.env.environment import Environment
 from taskforge.env.evaluator import Evaluator
 from taskforge.env.toolkit import Toolkit
+from taskforge.llm.client import episode_metadata
 from taskforge.rollout.prompts import GREETING, STOP, has_stop_token
 from taskforge.rollout.views import agent_view, user_view
 
@@ -81,7 +82,7 @@ class EpisodeRunner:
         start, clock = datetime.now(timezone.utc), time.perf_counter()
         env = Environment(self.toolkit_cls, self.db)
         state = _State(messages=[Message(role="assistant", content=GREETING, turn_idx=0)])
-        meta = {"taskforge_episode": spec.episode_id}
+        meta = episode_metadata(spec.episode_id)
         while state.termination is None:
             await self._user_turn(spec, state, meta)
             while state.termination is None and await self._agent_turn(spec, state, env, meta):

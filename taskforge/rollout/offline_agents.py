@@ -39,8 +39,9 @@ class _PolicyResponder:
         from taskforge.rollout.scripted_policy import DEFAULT_ERROR_RATES, ScriptedPolicy
 
         rates = context.get("error_rates")
-        self.policy = ScriptedPolicy(DEFAULT_ERROR_RATES if rates is None else rates,
-                                     context["seed"])
+        self.policy = ScriptedPolicy(
+            DEFAULT_ERROR_RATES if rates is None else rates, context["seed"]
+        )
 
     def respond(self, messages: list[dict[str, Any]], tools: Any = None) -> dict[str, Any]:
         return self.policy.respond(messages, tools or [])

@@ -114,21 +114,17 @@ def _specs(
     ]
 
 
-async def play(
-    plan: RolloutPlan,
-    runner: EpisodeRunner,
-    domain: Domain,
-    tools: list[dict[str, Any]],
-    concurrency: int,
-    on_episode: Callable[[Trajectory], None] | None = None,
-    register: Callable[[EpisodeSpec], None] | None = None,
-    unregister: Callable[[EpisodeSpec], None] | None = None,
-) -> Path:
-    """Play the missing episodes of a rollout; returns the complete shard's path."""
-    final = plan.out_dir / f"{plan.run.run_id}.jsonl"
-    part = plan.out_dir / f"{plan.run.run_id}.jsonl.part"
-    if final.exists():
-        return final
+@dataclass
+class EpisodeHooks:
+    """Called around each episode: context set-up and tear-down, and the finished trajectory."""
+
+    register: Callable[[EpisodeSpec], None] | None = None
+    unregister: Callable[[EpisodeSpec], None] | None = None
+    on_episode: Callable[[Trajectory], None] | None = None
+
+
+def _open_part(plan: RolloutPlan, part: Path) -> tuple[_PartFile, set[tuple[str, int]]]:
+    """The run's part file (headed by its run and tasks when new) and the pairs it holds."""
     fresh = not part.exists()
     done = done_pairs(part, plan.run.run_id)
     out = _PartFile(part)
@@ -136,18 +132,36 @@ async def play(
         out.write({"type": "run", "run": plan.run.model_dump(mode="json", exclude_none=True)})
         for task in plan.tasks:
             out.write({"type": "task", "run_id": plan.run.run_id, "task": task.to_json_dict()})
+    return out, done
+
+
+async def play(
+    plan: RolloutPlan,
+    runner: EpisodeRunner,
+    domain: Domain,
+    tools: list[dict[str, Any]],
+    concurrency: int,
+    hooks: EpisodeHooks | None = None,
+) -> Path:
+    """Play the missing episodes of a rollout; returns the complete shard's path."""
+    final = plan.out_dir / f"{plan.run.run_id}.jsonl"
+    part = plan.out_dir / f"{plan.run.run_id}.jsonl.part"
+    if final.exists():
+        return final
+    hooks = hooks or EpisodeHooks()
+    out, done = _open_part(plan, part)
     todo = [(t, k) for t in plan.tasks for k in range(plan.trials) if (t.id, k) not in done]
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(spec: EpisodeSpec) -> None:
         async with gate:
-            if register is not None:
-                register(spec)
+            if hooks.register is not None:
+                hooks.register(spec)
             try:
                 traj = await runner.run(spec)
             finally:
-                if unregister is not None:
-                    unregister(spec)
+                if hooks.unregister is not None:
+                    hooks.unregister(spec)
         out.write(
             {
                 "type": "trajectory",
@@ -155,8 +169,8 @@ async def play(
                 "trajectory": traj.model_dump(mode="json", exclude_none=True),
             }
         )
-        if on_episode is not None:
-            on_episode(traj)
+        if hooks.on_episode is not None:
+            hooks.on_episode(traj)
 
     try:
         await asyncio.gather(*(one(s) for s in _specs(plan, domain, tools, todo)))
