@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from taskforge.env.domains.retail.tools import LOOSE_PENDING_TOOLS, REQUIRED_ORDER_STATUS
 from taskforge.rollout.facts import (
     INFO_KIND,
     ITEM_KINDS,
@@ -97,25 +98,14 @@ _NAME_ZIP_RE = re.compile(r"my name is (\S+) (\S+?) and my zip code is (\d+)", r
 _ITEM_RE = re.compile(r"the ([^()]+?) \(([^()]*)\)")
 _SWAP_RE = re.compile(r"the ([^()]+?) \(([^()]*)\) for the variant with \(([^()]*)\)")
 _USE_RE = re.compile(r"please use my (.+?) instead", re.IGNORECASE)
-_REQUIRED_STATUS = {
-    "cancel_pending_order": "pending",
-    "modify_pending_order_address": "pending",
-    "modify_pending_order_items": "pending",
-    "modify_pending_order_payment": "pending",
-    "return_delivered_order_items": "delivered",
-    "exchange_delivered_order_items": "delivered",
-}
-
-
-_LOOSE_PENDING = frozenset({"modify_pending_order_address", "modify_pending_order_payment"})
 
 
 def _status_ok(kind: str, order: dict[str, Any]) -> bool:
     """Whether the order's status allows the write (address and payment: any pending)."""
-    status, wanted = str(order.get("status", "")), _REQUIRED_STATUS.get(kind)
+    status, wanted = str(order.get("status", "")), REQUIRED_ORDER_STATUS.get(kind)
     if wanted is None:
         return False
-    return wanted in status if kind in _LOOSE_PENDING else status == wanted
+    return wanted in status if kind in LOOSE_PENDING_TOOLS else status == wanted
 
 
 # -- reading the conversation ------------------------------------------------------------------
@@ -521,7 +511,7 @@ def _plan(kind: str, text: str, pos: int, conv: _Conversation) -> _Plan | dict[s
             "I'm sorry, I couldn't find that order on your account. Could you check the order id?"
         )
     if not _status_ok(kind, order):
-        status = _REQUIRED_STATUS.get(kind, "")
+        status = REQUIRED_ORDER_STATUS.get(kind, "")
         return _say(
             f"I'm sorry, order {order['order_id']} is {order.get('status')}, not "
             f"{status}, so I can't do that. {DONE_PHRASE}"
@@ -709,7 +699,7 @@ def _items_plan(
 def _wrong_order(plan: _Plan, conv: _Conversation) -> list[dict[str, Any]]:
     """The same write on another order of the user that matches."""
     oid = plan.args.get("order_id")
-    if oid is None or plan.name not in _REQUIRED_STATUS:
+    if oid is None or plan.name not in REQUIRED_ORDER_STATUS:
         return []
     out = []
     for other in conv.orders.values():

@@ -31,7 +31,7 @@ from taskforge.contracts import (
 )
 from taskforge.env.audit import audit_task
 from taskforge.env.db import Database, Record
-from taskforge.env.domains.retail.tools import CANCEL_REASONS, RetailTools
+from taskforge.env.domains.retail.tools import CANCEL_REASONS, REQUIRED_ORDER_STATUS, RetailTools
 from taskforge.errors import DataError
 
 GENERATOR = "naive-seed-v1"
@@ -172,7 +172,7 @@ class _Sampler:
         """Candidate records of a source, shuffled once, consumed as they are tried."""
         if source not in self.queues:
             table = self.users if source in _USER_SOURCES else self.orders
-            status = _STATUS.get(source)
+            status = REQUIRED_ORDER_STATUS.get(source)
             keys = [k for k, r in table.items() if status is None or r["status"] == status]
             self.rng.shuffle(keys)
             self.queues[source] = (table[k] for k in keys)
@@ -327,9 +327,7 @@ def _alternatives(product: Record, item: Record) -> list[Record]:
     return [
         v
         for v in product["variants"].values()
-        if v["available"]
-        and v["item_id"] != item["item_id"]
-        and words[_options(v["options"])] == 1
+        if v["available"] and v["item_id"] != item["item_id"] and words[_options(v["options"])] == 1
     ]
 
 
@@ -577,14 +575,6 @@ def _has_cents(amount: float) -> bool:
 
 
 _USER_SOURCES = frozenset({"modify_user_address", "gift_card_balance"})
-_STATUS = {
-    "cancel_pending_order": "pending",
-    "modify_pending_order_address": "pending",
-    "modify_pending_order_items": "pending",
-    "modify_pending_order_payment": "pending",
-    "return_delivered_order_items": "delivered",
-    "exchange_delivered_order_items": "delivered",
-}
 _BUILDERS: dict[str, Callable[[_Sampler, Record], _Draft | None]] = {
     "cancel_pending_order": _cancel,
     "modify_pending_order_address": _order_address,

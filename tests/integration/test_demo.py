@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from taskforge.cli.app import app
 from taskforge.contracts.io import load_tasks
+from taskforge.rollout.scripted_policy import ERROR_MODES
 from taskforge.warehouse import Warehouse
 
 
@@ -33,14 +34,7 @@ def test_demo_produces_what_it_promises(tmp_path: Path) -> None:
     assert rollout["episodes_played"] == 64
     pass_k = rollout["pass_k"]
     assert 0.3 <= pass_k["1"] <= 0.95 and pass_k["4"] < pass_k["1"]
-    assert set(rollout["error_modes_in_failures"]) <= {
-        "wrong_variant",
-        "wrong_item",
-        "wrong_order",
-        "skip_confirmation",
-        "early_stop",
-        "repeat_call",
-    }
+    assert set(rollout["error_modes_in_failures"]) <= set(ERROR_MODES)
     assert steps["bench"]["speedup"]["evals"] > 1
     assert report["still_to_come"]
     rerun = CliRunner().invoke(app, ["demo", "--out", str(out), "--tasks", "16", "--json"])

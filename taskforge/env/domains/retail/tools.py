@@ -17,6 +17,17 @@ from taskforge.env.db import Record
 from taskforge.env.toolkit import ToolError, Toolkit, ToolType, tool
 
 CANCEL_REASONS = ("no longer needed", "ordered by mistake")
+REQUIRED_ORDER_STATUS = {
+    "cancel_pending_order": "pending",
+    "modify_pending_order_address": "pending",
+    "modify_pending_order_items": "pending",
+    "modify_pending_order_payment": "pending",
+    "return_delivered_order_items": "delivered",
+    "exchange_delivered_order_items": "delivered",
+}
+"""The order status each order-writing tool requires. The address and payment tools also
+accept 'pending (item modified)' (they test for 'pending' in the status), as tau2's do."""
+LOOSE_PENDING_TOOLS = frozenset({"modify_pending_order_address", "modify_pending_order_payment"})
 
 
 class RetailTools(Toolkit):
