@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from taskforge.cli import bench, db, demo, eval, ingest, rollout, schemas, sql, tasks, tools
+from taskforge.cli import (
+    bench,
+    db,
+    demo,
+    eval,
+    ingest,
+    mine,
+    report,
+    rollout,
+    schemas,
+    sql,
+    tasks,
+    tools,
+)
 from taskforge.cli.common import App
 
 app = App(
@@ -21,6 +34,8 @@ app.add_typer(tools.app, name="tools")
 app.add_typer(ingest.app, name="ingest")
 app.command("sql")(sql.sql)
 app.command("rollout")(rollout.rollout)
+app.command("mine")(mine.mine)
+app.command("report")(report.report)
 app.command("demo")(demo.demo)
 
 

@@ -130,3 +130,54 @@ def _one_core() -> Iterator[int | None]:
         yield min(cores)
     finally:
         os.sched_setaffinity(0, cores)
+
+
+@app.command("mining")
+def mining(
+    bench: Path = typer.Option(
+        Path("datasets/failure-bench/failures.jsonl.gz"), "--bench", help="Labeled failures."
+    ),
+    embedder: str = typer.Option("minilm", "--embedder", help="minilm | hashing"),
+    min_cluster_size: int = typer.Option(10, "--min-cluster-size", min=2),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Mined taxonomy vs the failure benchmark's labels (ARI, NMI, purity), with a baseline."""
+    from taskforge.mining.bench import run_mining_bench
+
+    if not bench.exists():
+        fail(f"{bench}: no such file (generate it with `taskforge bench failures`)")
+    with console.status("mining the failure benchmark"):
+        report = run_mining_bench(bench, embedder, min_cluster_size)
+    if as_json:
+        emit_json(report)
+        return
+    ours, base = report["taskforge"], report["baseline_tool_ngrams"]
+    console.print(
+        f"taskforge: ARI {ours['ari']}, NMI {ours['nmi']}, purity {ours['purity']}, "
+        f"noise {ours['noise_rate']}, {ours['n_clusters']} patterns\n"
+        f"baseline (tool-call n-grams + k-means): ARI {base['ari']}, NMI {base['nmi']}, "
+        f"purity {base['purity']}\n"
+        f"{report['judgments_embedded_and_clustered_per_s']} judgments embedded and clustered/s",
+        soft_wrap=True,
+    )
+
+
+@app.command("failures")
+def failures(
+    out: Path = typer.Option(Path("datasets/failure-bench"), "--out", help="Output folder."),
+    per_mode: int = typer.Option(100, "--per-mode", min=1, help="Failures per error mode."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the scripted episodes."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Generate the labeled failure benchmark from the scripted policy's error modes."""
+    from taskforge.env.domains.retail import BUNDLED_DB
+    from taskforge.mining.failure_bench import generate_failure_bench
+
+    dom = get_domain("retail")
+    tasks = load_tasks(BUNDLED_DB.parent / "seed_tasks.json")
+    with console.status("playing scripted episodes, one error mode at a time"):
+        report = generate_failure_bench(out, tasks, dom.load_db(), dom.toolkit_cls, per_mode, seed)
+    if as_json:
+        emit_json(report)
+    else:
+        console.print(f"wrote {report['path']}: {report['per_mode']}")

@@ -24,7 +24,6 @@ FAILURE_MODES_SQL = """
           FROM trajectories WHERE run_id = ? AND reward < 1)
     GROUP BY mode ORDER BY n DESC, mode"""
 STILL_TO_COME = [
-    "mining: judge -> embed -> cluster -> taxonomy (issue 5)",
     "synthesis: targeted tasks with certificates (issue 6)",
     "rewards + verl GRPO adapter (issue 7)",
     "exports (Hugging Face, tau2), pools, taskforge loop (issue 8)",
@@ -46,7 +45,8 @@ def demo(
     _step_audit(dom, db, tasks, steps)
     _step_evaluate(dom, db, tasks, steps)
     _step_rollout(out, steps, trials)
-    with console.status("[5/5] timing evaluation against a naive baseline"):
+    _step_mine(dom, out, steps)
+    with console.status("[6/6] timing evaluation against a naive baseline"):
         steps["bench"] = run_env_bench(dom.toolkit_cls, db, tasks, seconds=0.3)
     report = {"out": str(out), "steps": steps, "still_to_come": STILL_TO_COME}
     (out / "demo_report.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -59,7 +59,7 @@ def demo(
 def _step_db(dom: Domain, out: Path, steps: dict[str, Any]) -> Database:
     from taskforge.env.domains.retail.generate import generate_db, write_db
 
-    console.print("[1/5] generating a synthetic Retail DB")
+    console.print("[1/6] generating a synthetic Retail DB")
     data = generate_db(DEMO_DB["seed"], DEMO_DB["users"], DEMO_DB["orders"], DEMO_DB["products"])
     path = out / "retail_db.json"
     write_db(data, path)
@@ -71,7 +71,7 @@ def _step_db(dom: Domain, out: Path, steps: dict[str, Any]) -> Database:
 def _step_tasks(db: Database, out: Path, n: int, steps: dict[str, Any]) -> list[Task]:
     from taskforge.synthesis.seed import sample_seed_tasks
 
-    console.print(f"[2/5] sampling {n} naive seed tasks grounded in the DB")
+    console.print(f"[2/6] sampling {n} naive seed tasks grounded in the DB")
     tasks = sample_seed_tasks(db, n=n, seed=DEMO_DB["seed"])
     path = out / "seed_tasks.json"
     dumped = [t.model_dump(mode="json", exclude_none=True) for t in tasks]
@@ -81,7 +81,7 @@ def _step_tasks(db: Database, out: Path, n: int, steps: dict[str, Any]) -> list[
 
 
 def _step_audit(dom: Domain, db: Database, tasks: list[Task], steps: dict[str, Any]) -> None:
-    console.print("[3/5] auditing gold actions and scoring gold-replay vs do-nothing episodes")
+    console.print("[3/6] auditing gold actions and scoring gold-replay vs do-nothing episodes")
     steps["audit"] = audit_summary([audit_task(dom.toolkit_cls, db, t) for t in tasks])
 
 
@@ -103,7 +103,7 @@ def _step_rollout(out: Path, steps: dict[str, Any], trials: int) -> None:
     from taskforge.warehouse import Warehouse
 
     console.print(
-        f"[4/5] rolling out the scripted policy against the scripted user, {trials} trials per "
+        f"[4/6] rolling out the scripted policy against the scripted user, {trials} trials per "
         "task (offline simulations, through LiteLLM), into the warehouse"
     )
     request = RolloutRequest(
@@ -120,13 +120,29 @@ def _step_rollout(out: Path, steps: dict[str, Any], trials: int) -> None:
     steps["rollout"] = {**result, "error_modes_in_failures": {m["mode"]: m["n"] for m in modes}}
 
 
+def _step_mine(dom: Domain, out: Path, steps: dict[str, Any]) -> None:
+    from taskforge.mining.pipeline import mine
+    from taskforge.mining.report import render_report
+    from taskforge.mining.stages import build_stages
+    from taskforge.warehouse import Warehouse
+
+    console.print("[5/6] mining the failures: diagnostic judge -> MiniLM -> HDBSCAN -> keywords")
+    with Warehouse.open(steps["rollout"]["warehouse"]) as wh:
+        stages = build_stages(wh, dom.toolkit_cls, min_cluster_size=2)
+        result = mine(wh, stages, runs=[steps["rollout"]["run_id"]], config={"demo": True})
+        html = render_report(wh, result.taxonomy.taxonomy_id)
+    report = out / "report.html"
+    report.write_text(html, encoding="utf-8")
+    steps["mine"] = {**result.summary(), "report": str(report)}
+
+
 def _pass_k(values: dict[Any, Any]) -> str:
     return ", ".join(f"pass^{k} {v:.2f}" for k, v in values.items() if v is not None)
 
 
 def _print_summary(report: dict[str, Any]) -> None:
     s = report["steps"]
-    bench, r = s["bench"], s["rollout"]
+    bench, r, m = s["bench"], s["rollout"], s["mine"]
     console.print(
         f"\n[bold]done[/]  artifacts in {report['out']}/\n"
         f"  DB           {s['db']['path']}  "
@@ -140,9 +156,12 @@ def _print_summary(report: dict[str, Any]) -> None:
         f"{_pass_k(r['pass_k'])}\n"
         f"               failures by injected error mode: {r['error_modes_in_failures']}\n"
         f"  warehouse    {r['warehouse']}  (shard {r['shard']})\n"
+        f"  taxonomy     v{m['version']}: {m['n_failures']} failures, {m['n_patterns']} "
+        "patterns: " + "; ".join(f"{p['name']} ({p['size']})" for p in m["patterns"])
+        + f"\n  HTML report  {m['report']}\n"
         f"  speed        {bench['taskforge']['evals_per_sec']:,.0f} evals/s, "
         f"x{bench['speedup']['evals']:,} vs naive\n"
-        f"  report       {report['out']}/demo_report.json\n"
+        f"  JSON report  {report['out']}/demo_report.json\n"
         "still to come:\n  - " + "\n  - ".join(report["still_to_come"]) + "\n"
         "try next:\n"
         f'  taskforge sql --warehouse {r["warehouse"]} "SELECT * FROM tool_error_rates"\n'

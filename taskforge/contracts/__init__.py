@@ -1,6 +1,7 @@
 """taskforge data contracts: the one source of truth for every record taskforge reads or writes."""
 
 from taskforge.contracts.base import SCHEMA_VERSION, Contract
+from taskforge.contracts.judgment import Blame, FailureCategory, Judgment
 from taskforge.contracts.message import Message, Requestor, Role, ToolCall
 from taskforge.contracts.reward import (
     ActionCheck,
@@ -36,6 +37,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Action",
     "ActionCheck",
+    "Blame",
     "Certificate",
     "CommunicateCheck",
     "Contract",
@@ -46,10 +48,12 @@ __all__ = [
     "EnvAssertionCheck",
     "EnvFunctionCall",
     "EvaluationCriteria",
+    "FailureCategory",
     "FieldDiff",
     "InitialState",
     "InitializationData",
     "JsonlRecord",
+    "Judgment",
     "Lineage",
     "Message",
     "NLAssertionCheck",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from taskforge.contracts.judgment import Judgment
 from taskforge.contracts.message import Message
 from taskforge.contracts.reward import RewardInfo
 from taskforge.contracts.run import Run
@@ -20,6 +21,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "reward_info": RewardInfo,
     "tau2_results": Tau2Results,
     "run": Run,
+    "judgment": Judgment,
 }
 
 

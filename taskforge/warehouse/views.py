@@ -83,6 +83,30 @@ VIEWS = {
                first_divergent_write->>'actual_error' AS actual_error,
                first_divergent_write AS detail
         FROM trajectories WHERE first_divergent_write IS NOT NULL""",
+    "latest_taxonomy": """
+        SELECT * FROM taxonomies ORDER BY version DESC, created_at DESC LIMIT 1""",
+    "pattern_assignments": """
+        SELECT x.taxonomy_id, x.version AS taxonomy_version, p.pattern_id, p.lineage_id,
+               p.name AS pattern, p.quarantined, a.judgment_id, a.distance, a.is_outlier,
+               j.traj_uid, j.category, j.blame, j.explanation, t.run_id, t.task_id, t.round
+        FROM assignments a
+        JOIN patterns p USING (pattern_id)
+        JOIN taxonomies x ON x.taxonomy_id = a.taxonomy_id
+        JOIN judgments j USING (judgment_id)
+        LEFT JOIN trajectory_outcomes t USING (traj_uid)""",
+    "failure_rate_by_pattern": """
+        WITH per_round AS (SELECT round, count(*) AS n_trajectories
+                           FROM trajectory_outcomes GROUP BY round)
+        SELECT a.taxonomy_id, a.taxonomy_version, a.lineage_id, a.pattern, a.round,
+               count(*) AS n_failures, any_value(r.n_trajectories) AS n_trajectories,
+               count(*) / any_value(r.n_trajectories) AS failure_rate
+        FROM pattern_assignments a
+        LEFT JOIN per_round r ON a.round IS NOT DISTINCT FROM r.round
+        GROUP BY ALL""",
+    "pattern_exemplars": """
+        SELECT *, row_number() OVER (PARTITION BY taxonomy_id, pattern_id
+                                     ORDER BY is_outlier, distance, judgment_id) AS rank
+        FROM pattern_assignments""",
 }
 
 

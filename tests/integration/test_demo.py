@@ -35,6 +35,10 @@ def test_demo_produces_what_it_promises(tmp_path: Path) -> None:
     pass_k = rollout["pass_k"]
     assert 0.3 <= pass_k["1"] <= 0.95 and pass_k["4"] < pass_k["1"]
     assert set(rollout["error_modes_in_failures"]) <= set(ERROR_MODES)
+    mined = steps["mine"]
+    assert mined["n_failures"] > 0 and mined["n_patterns"] >= 1 and mined["version"] == 1
+    html = Path(mined["report"]).read_text()
+    assert html.startswith("<!DOCTYPE html>") and all(p["name"] in html for p in mined["patterns"])
     assert steps["bench"]["speedup"]["evals"] > 1
     assert report["still_to_come"]
     rerun = CliRunner().invoke(app, ["demo", "--out", str(out), "--tasks", "16", "--json"])

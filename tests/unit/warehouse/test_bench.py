@@ -62,7 +62,7 @@ def test_bench_structure_and_agreement(tmp_path: Path) -> None:
     assert result["n_trajectories"] == 300
     for side in ("taskforge", "baseline"):
         assert set(result["ingest"][side]) == {"seconds", "trajectories_per_s", "messages_per_s"}
-    assert set(result["views"]) == set(VIEWS) == set(BASELINE_QUESTIONS)
+    assert set(result["views"]) == set(BASELINE_QUESTIONS) <= set(VIEWS)
     for view in result["views"].values():
         assert set(view) == {"taskforge_s", "baseline_s", "ratio"}
     assert result["max_view_s"] == max(v["taskforge_s"] for v in result["views"].values())

@@ -1,0 +1,61 @@
+"""``taskforge mine``: failed trajectories -> judgments -> clusters -> a taxonomy version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, WAREHOUSE_OPTION, console, emit_json
+
+
+def mine(
+    runs: list[str] | None = typer.Option(None, "--run", help="Runs to mine (repeatable)."),
+    round_: int | None = typer.Option(None, "--round", help="Only runs of this loop round."),
+    config: Path | None = typer.Option(None, "--config", help="LLM config (llm judge/labeler)."),
+    judge: str = typer.Option("diagnostic", "--judge", help="diagnostic | llm"),
+    embedder: str = typer.Option("minilm", "--embedder", help="minilm | hashing"),
+    labeler: str = typer.Option("keywords", "--labeler", help="keywords | llm"),
+    min_cluster_size: int = typer.Option(10, "--min-cluster-size", min=2),
+    db_path: Path | None = typer.Option(
+        None, "--db", help="DB to re-score runs recorded without taskforge's diff (tau2 results)."
+    ),
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    domain: str = DOMAIN_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Explain every failure, cluster the explanations and store a new taxonomy version."""
+    from taskforge.env.domains import get_domain
+    from taskforge.env.evaluator import Evaluator
+    from taskforge.mining.pipeline import mine as run_mining
+    from taskforge.mining.stages import build_stages
+    from taskforge.warehouse import Warehouse
+
+    dom = get_domain(domain)
+    evaluator = Evaluator(dom.toolkit_cls, dom.load_db(db_path)) if db_path else None
+    with Warehouse.open(warehouse) as wh:
+        stages = build_stages(wh, dom.toolkit_cls, judge, embedder, labeler, min_cluster_size,
+                              config)
+        with console.status("mining: judging, embedding, clustering, labeling"):
+            result = run_mining(wh, stages, runs, round_, evaluator,
+                                config={"judge": judge, "embedder": embedder, "labeler": labeler,
+                                        "min_cluster_size": min_cluster_size})
+    summary = result.summary()
+    if as_json:
+        emit_json(summary)
+    else:
+        _print(summary)
+
+
+def _print(summary: dict[str, Any]) -> None:
+    table = Table("pattern", "size", "lineage", "quarantined")
+    for p in sorted(summary["patterns"], key=lambda p: -p["size"]):
+        table.add_row(p["name"], str(p["size"]), p["lineage_id"], "yes" if p["quarantined"] else "")
+    console.print(table)
+    console.print(
+        f"taxonomy v{summary['version']} ({summary['taxonomy_id']}): {summary['n_failures']} "
+        f"failures, {summary['n_patterns']} patterns, {summary['n_quarantined']} quarantined",
+        soft_wrap=True,
+    )

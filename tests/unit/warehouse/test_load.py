@@ -1,0 +1,30 @@
+"""Trajectories read back from the warehouse equal what was ingested (every value kept; an
+explicit null and an absent key read back alike)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from taskforge.contracts import Trajectory
+from taskforge.warehouse import Warehouse, get_adapter, ingest_paths
+from taskforge.warehouse.load import load_tasks_by_uid, load_trajectories
+
+
+def test_tau2_simulations_round_trip(tmp_path: Path, tau2_dir: Path) -> None:
+    path = tau2_dir / "results" / "gpt-4.1_retail_test_1trial.json"
+    raw = json.loads(path.read_text())
+    wh_path = tmp_path / "w.duckdb"
+    ingest_paths(wh_path, get_adapter("tau2"), [path])
+    with Warehouse.open(wh_path, read_only=True) as wh:
+        rows = wh.query("SELECT traj_uid, sim_id, task_uid FROM trajectories").to_dicts()
+        back = load_trajectories(wh, [r["traj_uid"] for r in rows])
+        tasks = load_tasks_by_uid(wh, [r["task_uid"] for r in rows])
+    by_id = {s["id"]: s for s in raw["simulations"]}
+    for row in rows:
+        original = Trajectory.model_validate(by_id[row["sim_id"]])
+        assert back[row["traj_uid"]].model_dump(exclude_none=True) == original.model_dump(
+            exclude_none=True
+        )
+    raw_tasks = {t["id"]: t for t in raw["tasks"]}
+    assert all(t.to_json_dict() == raw_tasks[t.id] for t in tasks.values())
