@@ -59,7 +59,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from taskforge.contracts import (
     Message,
     RewardInfo,
-    StructuredUserInstructions,
     Task,
     TerminationReason,
     ToolCall,
@@ -784,21 +783,20 @@ def parse_verdict(text: str, n_messages: int) -> LLMVerdict:
     return verdict
 
 
+_CUSTOMER_LABELS = {
+    "persona": "Persona",
+    "reason": "Reason for contacting support",
+    "known": "What the customer knows",
+    "unknown": "What the customer does not know",
+    "behaviour": "How the customer behaves",
+}
+
+
 def render_request(task: Task) -> str:
-    """The user's request: the task's user scenario."""
-    scenario = task.user_scenario
-    parts = [f"Persona: {scenario.persona}"] if scenario.persona else []
-    instructions = scenario.instructions
-    if isinstance(instructions, StructuredUserInstructions):
-        parts.append(f"Reason for contacting support: {instructions.reason_for_call}")
-        if instructions.known_info:
-            parts.append(f"What the customer knows: {instructions.known_info}")
-        if instructions.unknown_info:
-            parts.append(f"What the customer does not know: {instructions.unknown_info}")
-        parts.append(f"How the customer behaves: {instructions.task_instructions}")
-    else:
-        parts.append(instructions)
-    return "\n".join(parts)
+    """The user's request: the task's user scenario, in the third person."""
+    from taskforge.rollout.prompts import scenario_text
+
+    return scenario_text(task, _CUSTOMER_LABELS, sep="\n")
 
 
 def render_dialogue(messages: Sequence[Message]) -> str:

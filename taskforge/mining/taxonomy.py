@@ -21,7 +21,7 @@ import orjson
 from taskforge.contracts.judgment import Judgment
 from taskforge.warehouse.keys import content_key
 from taskforge.warehouse.schema import TABLE_BY_NAME
-from taskforge.warehouse.store import Warehouse, run_sql
+from taskforge.warehouse.store import Warehouse, insert_staged
 
 LINEAGE_MIN_COSINE = 0.85
 """Centroids at least this similar are the same pattern across versions."""
@@ -130,23 +130,7 @@ def save_taxonomy(wh: Warehouse, taxonomy: Taxonomy, judgments: Sequence[Judgmen
     }
     with wh.transaction() as con:
         for name, cols in tables.items():
-            staged = TABLE_BY_NAME[name].arrow(cols)
-            if not staged.num_rows:
-                continue
-            key = ", ".join(TABLE_BY_NAME[name].primary_key)
-            con.register("staged", staged)
-            run_sql(
-                con,
-                f"INSERT INTO {name} SELECT {_select(name)} FROM staged "
-                f"WHERE ({key}) NOT IN (SELECT ({key}) FROM {name})",
-            )
-            con.unregister("staged")
-
-
-def _select(table: str) -> str:
-    return ", ".join(
-        f"{n}::{t} AS {n}" if t == "JSON" else n for n, t in TABLE_BY_NAME[table].columns
-    )
+            insert_staged(con, name, TABLE_BY_NAME[name].arrow(cols), new_only=True)
 
 
 def _json(value: Any) -> str:

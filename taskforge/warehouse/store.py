@@ -25,6 +25,35 @@ def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None =
     con.execute(sql, params).complete()
 
 
+def select_list(table: str) -> str:
+    """The SELECT list inserting a staged table's columns into ``table`` (JSON cast)."""
+    from taskforge.warehouse.schema import TABLE_BY_NAME
+
+    cols = TABLE_BY_NAME[table].columns
+    return ", ".join(f"{n}::{t} AS {n}" if t == "JSON" else n for n, t in cols)
+
+
+def insert_staged(con: duckdb.DuckDBPyConnection, table: str, staged: Any, new_only: bool) -> None:
+    """Insert an Arrow table into ``table``; with ``new_only``, only rows whose primary key is
+    not stored yet (the first of duplicates within ``staged`` wins)."""
+    from taskforge.warehouse.schema import TABLE_BY_NAME
+
+    if not staged.num_rows:
+        return
+    sql = f"INSERT INTO {table} SELECT {select_list(table)} FROM staged"
+    if new_only:
+        key = ", ".join(TABLE_BY_NAME[table].primary_key)
+        sql += (
+            f" WHERE ({key}) NOT IN (SELECT ({key}) FROM {table})"
+            f" QUALIFY row_number() OVER (PARTITION BY {key}) = 1"
+        )
+    con.register("staged", staged)
+    try:
+        run_sql(con, sql)
+    finally:
+        con.unregister("staged")
+
+
 class WarehouseError(TaskforgeError):
     """A warehouse that cannot be opened or used as asked."""
 

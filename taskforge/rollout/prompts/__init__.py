@@ -17,22 +17,34 @@ def _template(name: str) -> Template:
     return Template((_HERE / name).read_text(encoding="utf-8"))
 
 
-def scenario_text(task: Task) -> str:
-    """The task's user scenario as the simulator reads it."""
+USER_LABELS = {
+    "persona": "Persona",
+    "domain": "Domain",
+    "reason": "Reason for contacting support",
+    "known": "What you know",
+    "unknown": "What you do not know",
+    "behaviour": "How to behave",
+}
+"""Headings of the scenario as the user simulator reads it (second person)."""
+
+
+def scenario_text(task: Task, labels: dict[str, str] | None = None, sep: str = "\n\n") -> str:
+    """The task's user scenario, under ``labels`` headings (the simulator's by default)."""
+    names = labels or USER_LABELS
     scenario = task.user_scenario
-    parts = [f"Persona:\n{scenario.persona}"] if scenario.persona else []
+    parts = [f"{names['persona']}:\n{scenario.persona}"] if scenario.persona else []
     instructions = scenario.instructions
-    if isinstance(instructions, StructuredUserInstructions):
-        parts.append(f"Domain: {instructions.domain}")
-        parts.append(f"Reason for contacting support:\n{instructions.reason_for_call}")
-        if instructions.known_info:
-            parts.append(f"What you know:\n{instructions.known_info}")
-        if instructions.unknown_info:
-            parts.append(f"What you do not know:\n{instructions.unknown_info}")
-        parts.append(f"How to behave:\n{instructions.task_instructions}")
-    else:
-        parts.append(instructions)
-    return "\n\n".join(parts)
+    if not isinstance(instructions, StructuredUserInstructions):
+        return sep.join([*parts, instructions])
+    fields = [
+        ("domain", instructions.domain),
+        ("reason", instructions.reason_for_call),
+        ("known", instructions.known_info),
+        ("unknown", instructions.unknown_info),
+        ("behaviour", instructions.task_instructions),
+    ]
+    parts += [f"{names[key]}:\n{value}" for key, value in fields if value and key in names]
+    return sep.join(parts)
 
 
 def user_system_prompt(task: Task) -> str:

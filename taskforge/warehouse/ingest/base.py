@@ -30,7 +30,7 @@ from taskforge.warehouse.rows import (
     trajectory_uid,
 )
 from taskforge.warehouse.schema import TABLE_BY_NAME
-from taskforge.warehouse.store import Warehouse, run_sql
+from taskforge.warehouse.store import Warehouse, insert_staged, run_sql, select_list
 
 
 @dataclass
@@ -162,7 +162,7 @@ def stage(batch: Batch, adapter: str, known_domains: Mapping[str, str]) -> Stage
         batch.content_hash,
         adapter,
         batch.skip_bad,
-        {name: pa.table(cols) for name, cols in tables.items()},
+        {name: TABLE_BY_NAME[name].arrow(cols) for name, cols in tables.items()},
         len(batch.trajectories),
     )
 
@@ -218,11 +218,11 @@ def land(wh: Warehouse, staged: Staged) -> FileResult:
     t = staged.tables
     with wh.transaction() as con:
         for name in ("runs", "tasks", "run_tasks"):
-            _insert_new(con, name, t[name])
+            insert_staged(con, name, t[name], new_only=True)
         n_quarantined = t["quarantine"].num_rows + _resolve_tasks(con, staged)
         n_new = _insert_trajectories(con, staged)
-        _insert_all(con, "quarantine", t["quarantine"])
-        _insert_all(con, "ingested_files", _file_row(staged, n_new))
+        insert_staged(con, "quarantine", t["quarantine"], new_only=False)
+        insert_staged(con, "ingested_files", _file_row(staged, n_new), new_only=False)
     return FileResult(staged.path, staged.n_trajectories, n_new, n_quarantined)
 
 
@@ -260,7 +260,7 @@ def _resolve_tasks(con: Any, staged: Staged) -> int:
 
 
 def _file_row(staged: Staged, n_new: int) -> pa.Table:
-    return pa.table(
+    return TABLE_BY_NAME["ingested_files"].arrow(
         {
             "path": [staged.path],
             "content_hash": [staged.content_hash],
@@ -272,33 +272,6 @@ def _file_row(staged: Staged, n_new: int) -> pa.Table:
     )
 
 
-def _select(table: str) -> str:
-    cols = TABLE_BY_NAME[table].columns
-    return ", ".join(f"{n}::{t} AS {n}" if t == "JSON" else n for n, t in cols)
-
-
-def _insert_all(con: Any, table: str, staged: pa.Table) -> None:
-    if staged.num_rows:
-        con.register("staged", staged)
-        run_sql(con, f"INSERT INTO {table} SELECT {_select(table)} FROM staged")
-        con.unregister("staged")
-
-
-def _insert_new(con: Any, table: str, staged: pa.Table) -> None:
-    """Insert the staged rows whose primary key is not stored yet (first one wins)."""
-    if not staged.num_rows:
-        return
-    key = ", ".join(TABLE_BY_NAME[table].primary_key)
-    con.register("staged", staged)
-    run_sql(
-        con,
-        f"INSERT INTO {table} SELECT {_select(table)} FROM staged "
-        f"WHERE ({key}) NOT IN (SELECT ({key}) FROM {table}) "
-        f"QUALIFY row_number() OVER (PARTITION BY {key}) = 1",
-    )
-    con.unregister("staged")
-
-
 def _insert_trajectories(con: Any, staged: Staged) -> int:
     run_sql(
         con,
@@ -307,7 +280,7 @@ def _insert_trajectories(con: Any, staged: Staged) -> int:
     )
     run_sql(
         con,
-        f"INSERT INTO trajectories SELECT {_select('trajectories')} FROM staged_trajectories "
+        f"INSERT INTO trajectories SELECT {select_list('trajectories')} FROM staged_trajectories "
         "WHERE traj_uid IN (SELECT traj_uid FROM new_uids)",
     )
     for table in ("messages", "tool_calls"):
@@ -315,7 +288,7 @@ def _insert_trajectories(con: Any, staged: Staged) -> int:
             con.register("staged", staged.tables[table])
             run_sql(
                 con,
-                f"INSERT INTO {table} SELECT {_select(table)} FROM staged "
+                f"INSERT INTO {table} SELECT {select_list(table)} FROM staged "
                 "WHERE traj_uid IN (SELECT traj_uid FROM new_uids)",
             )
             con.unregister("staged")
