@@ -88,10 +88,12 @@ def _clients(config: Any, request: RolloutRequest) -> tuple[Any, Any]:
     """Agent and user clients, each with the rollout's concurrency."""
     from taskforge.llm import LLMClient
 
-    return tuple(  # type: ignore[return-value]
-        LLMClient(role, config.cache_dir, request.concurrency, name=name, use_cache=request.cache)
-        for name, role in (("policy", config.policy), ("user", config.user))
-    )
+    def client(name: str, role: Any) -> Any:
+        return LLMClient(
+            role, config.cache_dir, request.concurrency, name=name, use_cache=request.cache
+        )
+
+    return client("policy", config.policy), client("user", config.user)
 
 
 def _hooks(
