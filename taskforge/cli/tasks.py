@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, App, console, emit_json, track
+from taskforge.contracts import Task
 from taskforge.contracts.io import load_tasks
 from taskforge.env.audit import audit_summary, audit_task
 from taskforge.env.domains import get_domain
@@ -65,8 +66,7 @@ def seed(
     """Sample naive Retail seed tasks (no injected difficulty), each checked by gold replay."""
     db = get_domain("retail").load_db(db_path)
     tasks = sample_seed_tasks(db, n, seed_value, prefix)
-    data = [t.model_dump(mode="json", exclude_none=True) for t in tasks]
-    _write_atomic(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    _write_tasks(out, tasks)
     kinds = dict(sorted(Counter(task_kind(t) for t in tasks).items()))
     summary = {"out": str(out), "n_tasks": len(tasks), "seed": seed_value, "kinds": kinds}
     if as_json:
@@ -74,6 +74,12 @@ def seed(
         return
     console.print(f"wrote {len(tasks)} seed tasks to {out}")
     console.print(kinds)
+
+
+def _write_tasks(path: Path, tasks: list[Task]) -> None:
+    """Tasks as a JSON list (byte-identical for the same tasks), written atomically."""
+    data = [t.model_dump(mode="json", exclude_none=True) for t in tasks]
+    _write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -88,3 +94,54 @@ def _write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@app.command("verify")
+def verify(
+    tasks_path: Path = typer.Argument(..., metavar="TASKS", help="tasks.json to verify."),
+    db_path: Path | None = typer.Option(None, "--db", help="DB JSON (default: bundled DB)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the accepted tasks, each with its certificate, here."
+    ),
+    domain: str = DOMAIN_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Certify tasks: gold replay, state change, do-nothing scores 0, targets identified."""
+    from taskforge.env.evaluator import Evaluator
+    from taskforge.synthesis.verify import verify_task
+
+    dom = get_domain(domain)
+    tasks = load_tasks(tasks_path)
+    db = dom.load_db(db_path)
+    evaluator = Evaluator(dom.toolkit_cls, db)
+    verdicts = [
+        verify_task(t, dom.toolkit_cls, db, evaluator)
+        for t in track(tasks, "verifying", total=len(tasks))
+    ]
+    accepted = [
+        t.model_copy(update={"certificate": v.certificate})
+        for t, v in zip(tasks, verdicts, strict=True)
+        if v.accepted
+    ]
+    if out is not None:
+        _write_tasks(out, accepted)
+    summary = {
+        "n_tasks": len(tasks),
+        "n_accepted": len(accepted),
+        "acceptance_rate": round(len(accepted) / len(tasks), 4) if tasks else None,
+    }
+    if as_json:
+        emit_json(
+            {
+                "tasks": [
+                    {"task_id": v.task_id, "accepted": v.accepted, "reasons": v.reasons}
+                    for v in verdicts
+                ],
+                "summary": summary,
+            }
+        )
+        return
+    for v in verdicts:
+        if not v.accepted:
+            console.print(f"[red]rejected[/] {v.task_id}: {'; '.join(v.reasons)}", soft_wrap=True)
+    console.print(f"{summary['n_accepted']}/{summary['n_tasks']} tasks certified")
