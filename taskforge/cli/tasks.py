@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, App, console, emit_json, track
-from taskforge.contracts import Task
+from taskforge.cli.common import (
+    DOMAIN_OPTION,
+    JSON_OPTION,
+    App,
+    console,
+    emit_json,
+    track,
+    write_tasks,
+)
 from taskforge.contracts.io import load_tasks
 from taskforge.env.audit import audit_summary, audit_task
 from taskforge.env.domains import get_domain
@@ -66,7 +70,7 @@ def seed(
     """Sample naive Retail seed tasks (no injected difficulty), each checked by gold replay."""
     db = get_domain("retail").load_db(db_path)
     tasks = sample_seed_tasks(db, n, seed_value, prefix)
-    _write_tasks(out, tasks)
+    write_tasks(out, tasks)
     kinds = dict(sorted(Counter(task_kind(t) for t in tasks).items()))
     summary = {"out": str(out), "n_tasks": len(tasks), "seed": seed_value, "kinds": kinds}
     if as_json:
@@ -74,26 +78,6 @@ def seed(
         return
     console.print(f"wrote {len(tasks)} seed tasks to {out}")
     console.print(kinds)
-
-
-def _write_tasks(path: Path, tasks: list[Task]) -> None:
-    """Tasks as a JSON list (byte-identical for the same tasks), written atomically."""
-    data = [t.model_dump(mode="json", exclude_none=True) for t in tasks]
-    _write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a dataset file should be readable
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @app.command("verify")
@@ -124,7 +108,7 @@ def verify(
         if v.accepted
     ]
     if out is not None:
-        _write_tasks(out, accepted)
+        write_tasks(out, accepted)
     summary = {
         "n_tasks": len(tasks),
         "n_accepted": len(accepted),
