@@ -157,7 +157,8 @@ def _print_summary(report: dict[str, Any]) -> None:
         f"               failures by injected error mode: {r['error_modes_in_failures']}\n"
         f"  warehouse    {r['warehouse']}  (shard {r['shard']})\n"
         f"  taxonomy     v{m['version']}: {m['n_failures']} failures, {m['n_patterns']} "
-        "patterns: " + "; ".join(f"{p['name']} ({p['size']})" for p in m["patterns"])
+        "patterns: "
+        + "; ".join(f"{p['name']} ({p['size']})" for p in m["patterns"])
         + f"\n  HTML report  {m['report']}\n"
         f"  speed        {bench['taskforge']['evals_per_sec']:,.0f} evals/s, "
         f"x{bench['speedup']['evals']:,} vs naive\n"

@@ -32,8 +32,7 @@ def tau2_results(
     for sim in track(results.simulations, "evaluating", total=len(results.simulations)):
         if sim.task_id not in tasks:
             fail(
-                f"{results_path}: simulation {sim.id}: field task_id: "
-                f"unknown task {sim.task_id!r}"
+                f"{results_path}: simulation {sim.id}: field task_id: unknown task {sim.task_id!r}"
             )
         info = evaluator.evaluate_trajectory(tasks[sim.task_id], sim)
         recorded = sim.reward_info.db_check if sim.reward_info else None

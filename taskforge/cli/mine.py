@@ -36,12 +36,23 @@ def mine(
     dom = get_domain(domain)
     evaluator = Evaluator(dom.toolkit_cls, dom.load_db(db_path)) if db_path else None
     with Warehouse.open(warehouse) as wh:
-        stages = build_stages(wh, dom.toolkit_cls, judge, embedder, labeler, min_cluster_size,
-                              config)
+        stages = build_stages(
+            wh, dom.toolkit_cls, judge, embedder, labeler, min_cluster_size, config
+        )
         with console.status("mining: judging, embedding, clustering, labeling"):
-            result = run_mining(wh, stages, runs, round_, evaluator,
-                                config={"judge": judge, "embedder": embedder, "labeler": labeler,
-                                        "min_cluster_size": min_cluster_size})
+            result = run_mining(
+                wh,
+                stages,
+                runs,
+                round_,
+                evaluator,
+                config={
+                    "judge": judge,
+                    "embedder": embedder,
+                    "labeler": labeler,
+                    "min_cluster_size": min_cluster_size,
+                },
+            )
     summary = result.summary()
     if as_json:
         emit_json(summary)
