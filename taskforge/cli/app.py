@@ -13,6 +13,7 @@ from taskforge.cli import (
     rollout,
     schemas,
     sql,
+    synthesize,
     tasks,
     tools,
 )
@@ -36,6 +37,7 @@ app.command("sql")(sql.sql)
 app.command("rollout")(rollout.rollout)
 app.command("mine")(mine.mine)
 app.command("report")(report.report)
+app.command("synthesize")(synthesize.synthesize)
 app.command("demo")(demo.demo)
 
 

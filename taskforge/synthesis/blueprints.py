@@ -1,0 +1,539 @@
+"""Blueprints: grounded situations that provoke one failure pattern, with their gold actions.
+
+A blueprint sampler queries a Retail DB for a situation that invites a known agent failure
+and builds the gold action sequence for it; the writer (:mod:`taskforge.synthesis.writer`)
+then turns the blueprint into a user scenario with the difficulty put into the wording. The
+samplers live in :data:`SAMPLERS` (one per failure family, open to new ones through
+:func:`register_sampler`):
+
+* ``multi_order`` - the user has two or more orders in the status the write needs, and the
+  target shares a product with another of them; the wording names the target only by another
+  product that no other candidate order contains (provokes ``wrong_order``);
+* ``variant_selection`` - a swap to a variant that differs in exactly one option from another
+  available variant of the same product (provokes ``wrong_variant``);
+* ``multi_write`` - two or three writes on different orders in one call (``early_stop``);
+* ``payment_difference`` - a swap whose positive price difference must be paid with a gift
+  card that is not the order's original method (``skip_confirmation``).
+
+Every blueprint is checked by replaying its gold actions on a fresh copy of the DB.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from taskforge.env.db import Database, Record
+from taskforge.env.domains.retail.tools import (
+    CANCEL_REASONS,
+    LOOSE_PENDING_TOOLS,
+    REQUIRED_ORDER_STATUS,
+    RetailTools,
+)
+from taskforge.env.replay import Environment
+from taskforge.synthesis.seed import (
+    Call,
+    _address_words,
+    _alternatives,
+    _can_pay,
+    _distinct_addresses,
+    _distinct_items,
+    _item_words,
+    _methods,
+    _name_zip,
+    _options,
+)
+
+FAMILY_PATTERNS: dict[str, str] = {
+    "multi_order": "wrong_order",
+    "variant_selection": "wrong_variant",
+    "multi_write": "early_stop",
+    "payment_difference": "skip_confirmation",
+}
+"""The failure pattern (a scripted-policy error mode) that each built-in family targets."""
+
+_CANCEL = "cancel_pending_order"
+_ADDRESS = "modify_pending_order_address"
+_PAYMENT = "modify_pending_order_payment"
+_ITEMS = "modify_pending_order_items"
+_RETURN = "return_delivered_order_items"
+_EXCHANGE = "exchange_delivered_order_items"
+_SWAP_TOOLS = (_EXCHANGE, _ITEMS)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How the user proves who they are: an email, or a name and zip code."""
+
+    first_name: str
+    last_name: str
+    email: str | None = None
+    """The email, when the scenario gives it (it is unique in the DB)."""
+    zip: str | None = None
+    """The zip code, when the scenario gives name and zip instead (unique in the DB)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One write the user asks for, as facts for the writer (never item ids)."""
+
+    tool: str
+    order_id: str
+    status: str
+    """The order's status, in words ('pending', 'delivered')."""
+    order_hint: str | None = None
+    """Product name that singles out the order among the candidates; None: name it by id."""
+    items: tuple[str, ...] = ()
+    """The items acted on: product name and options."""
+    new_options: tuple[str, ...] = ()
+    """For swaps: the wanted options of each new variant, position by position."""
+    near_miss: tuple[str, ...] = ()
+    """For swaps: 'option: value' the user must not get (a near-identical variant's value)."""
+    payment: str | None = None
+    """The payment method the write uses (pays, receives or is the new method), in words."""
+    original_payment: str | None = None
+    """The order's original payment method in words, when it differs from ``payment``."""
+    reason: str | None = None
+    """A cancellation reason (the tool's value)."""
+    address: str | None = None
+    """A new shipping address in words."""
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    """A grounded situation for one failure family and its gold action sequence."""
+
+    family: str
+    pattern: str
+    user_id: str
+    identity: Identity
+    actions: tuple[Call, ...]
+    """The gold calls, identity lookup first, in order."""
+    requests: tuple[Request, ...]
+    knobs: dict[str, str] = field(default_factory=dict)
+    """Difficulty knobs, e.g. {'order_reference': 'by_product'}."""
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The order ids (or 'user:<id>') the writes act on."""
+        return tuple(r.order_id for r in self.requests)
+
+
+Sampler = Callable[[Database, random.Random], "Blueprint | None"]
+SAMPLERS: dict[str, Sampler] = {}
+"""Blueprint samplers by family: each makes one random attempt and returns None on a miss."""
+
+
+def register_sampler(name: str, fn: Sampler, pattern: str | None = None) -> None:
+    """Register a blueprint sampler for a new (or replaced) family.
+
+    Args:
+        name: Family name.
+        fn: ``fn(db, rng)`` returning a :class:`Blueprint` or None when the attempt missed.
+        pattern: The failure pattern the family targets, if not already known.
+    """
+    SAMPLERS[name] = fn
+    if pattern is not None:
+        FAMILY_PATTERNS[name] = pattern
+
+
+def sample_blueprints(
+    db: Database, family: str, n: int, seed: int, max_tries: int = 400
+) -> list[Blueprint]:
+    """Sample up to ``n`` feasible blueprints of one family, with disjoint target orders.
+
+    Args:
+        db: A Retail database.
+        family: A key of :data:`SAMPLERS`.
+        n: Number of blueprints wanted.
+        seed: Seed of the RNG behind every choice; same arguments, same blueprints.
+        max_tries: Sampler attempts per wanted blueprint before giving up.
+
+    Returns:
+        The blueprints (fewer than ``n`` only when the DB has too few situations).
+
+    Raises:
+        KeyError: Unknown family.
+    """
+    sampler = SAMPLERS[family]
+    rng = random.Random(f"{family}:{seed}")
+    used: set[str] = set()
+    found: list[Blueprint] = []
+    for _ in range(max(n, 0) * max_tries):
+        if len(found) >= n:
+            break
+        bp = sampler(db, rng)
+        if bp is None or used.intersection(bp.targets) or not gold_feasible(db, bp):
+            continue
+        used.update(bp.targets)
+        found.append(bp)
+    return found
+
+
+def gold_feasible(db: Database, bp: Blueprint) -> bool:
+    """Whether the gold calls replay on a fresh DB with no error and change the DB."""
+    env = Environment(RetailTools, db)
+    start = env.db_hash
+    for name, args in bp.actions:
+        _, failed = env.execute(name, dict(args))
+        if failed:
+            return False
+    return bool(env.db_hash != start)
+
+
+# -- shared helpers ---------------------------------------------------------------------------
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9#]", "", text.lower())
+
+
+def _identity(db: Database, user: Record, rng: random.Random) -> tuple[Identity, Call] | None:
+    """A unique identity of the user (email or name + zip) and its lookup call."""
+    users = db.tables["users"].values()
+    email_ok = sum(u["email"].lower() == user["email"].lower() for u in users) == 1
+    zip_ok = sum(_name_zip(u) == _name_zip(user) for u in users) == 1
+    first, last = user["name"]["first_name"], user["name"]["last_name"]
+    if email_ok and (not zip_ok or rng.random() < 0.5):
+        lookup: Call = ("find_user_id_by_email", {"email": user["email"]})
+        return Identity(first, last, email=user["email"]), lookup
+    if not zip_ok:
+        return None
+    zip_code = user["address"]["zip"]
+    args = {"first_name": first, "last_name": last, "zip": zip_code}
+    return Identity(first, last, zip=zip_code), ("find_user_id_by_name_zip", args)
+
+
+def _status_ok(status: str, tool: str) -> bool:
+    wanted = REQUIRED_ORDER_STATUS[tool]
+    return wanted in status if tool in LOOSE_PENDING_TOOLS else status == wanted
+
+
+def _candidates(db: Database, user: Record, tool: str) -> list[str]:
+    """The user's orders that ``tool`` could act on."""
+    orders = db.tables["orders"]
+    return [oid for oid in user["orders"] if _status_ok(orders[oid]["status"], tool)]
+
+
+def _random_user(db: Database, rng: random.Random) -> Record:
+    users = db.tables["users"]
+    return users[rng.choice(sorted(users))]
+
+
+def _blueprint(
+    family: str,
+    db: Database,
+    user: Record,
+    rng: random.Random,
+    parts: list[tuple[Request, list[Call]]],
+) -> Blueprint | None:
+    """Assemble a blueprint: identity lookup, user details, then each request's calls."""
+    auth = _identity(db, user, rng)
+    if auth is None or not parts:
+        return None
+    identity, lookup = auth
+    actions: list[Call] = [lookup, ("get_user_details", {"user_id": user["user_id"]})]
+    for _, calls in parts:
+        actions += calls
+    return Blueprint(
+        family=family,
+        pattern=FAMILY_PATTERNS[family],
+        user_id=user["user_id"],
+        identity=identity,
+        actions=tuple(actions),
+        requests=tuple(r for r, _ in parts),
+        knobs={"identity": "email" if identity.email else "name_zip"},
+    )
+
+
+# -- one write, as a request and its calls ----------------------------------------------------
+
+
+def _cancel(order: Record, rng: random.Random) -> tuple[Request, list[Call]]:
+    reason, oid = rng.choice(CANCEL_REASONS), order["order_id"]
+    request = Request(_CANCEL, oid, "pending", reason=reason)
+    return request, [("cancel_pending_order", {"order_id": oid, "reason": reason})]
+
+
+def _new_address(db: Database, order: Record, rng: random.Random) -> tuple[Request, list[Call]]:
+    addresses = [
+        a for a in _distinct_addresses(db.tables["users"].values()) if a != order["address"]
+    ]
+    address, oid = rng.choice(addresses), order["order_id"]
+    request = Request(_ADDRESS, oid, "pending", address=_address_words(address))
+    return request, [(_ADDRESS, {"order_id": oid, **address})]
+
+
+def _new_payment(
+    user: Record, order: Record, rng: random.Random
+) -> tuple[Request, list[Call]] | None:
+    history = order["payment_history"]
+    if len(history) != 1 or history[0]["transaction_type"] != "payment":
+        return None
+    old, amount, methods = history[0]["payment_method_id"], history[0]["amount"], _methods(user)
+    usable = [m for m in methods if m != old and _can_pay(user["payment_methods"][m], amount)]
+    if not usable or old not in methods:
+        return None
+    new, oid = rng.choice(usable), order["order_id"]
+    request = Request(_PAYMENT, oid, "pending", payment=methods[new], original_payment=methods[old])
+    return request, [(_PAYMENT, {"order_id": oid, "payment_method_id": new})]
+
+
+def _return(user: Record, order: Record, items: list[Record]) -> tuple[Request, list[Call]] | None:
+    original = order["payment_history"][0]["payment_method_id"]
+    methods = _methods(user)
+    if original not in methods or not items:
+        return None
+    args = {"order_id": order["order_id"], "item_ids": [i["item_id"] for i in items]}
+    request = Request(
+        _RETURN,
+        order["order_id"],
+        "delivered",
+        items=tuple(_item_words(i) for i in items),
+        payment=methods[original],
+    )
+    return request, [(_RETURN, {**args, "payment_method_id": original})]
+
+
+def _write_for(
+    db: Database, user: Record, order: Record, tool: str, rng: random.Random
+) -> tuple[Request, list[Call]] | None:
+    """A write of ``tool`` on ``order`` (cancel, address, payment or a one-item return)."""
+    if tool == _CANCEL:
+        return _cancel(order, rng)
+    if tool == _ADDRESS:
+        return _new_address(db, order, rng)
+    if tool == _PAYMENT:
+        return _new_payment(user, order, rng)
+    items = _distinct_items(order)
+    return _return(user, order, [rng.choice(items)]) if items else None
+
+
+def _with_read(part: tuple[Request, list[Call]] | None) -> tuple[Request, list[Call]] | None:
+    """Prefix the order read that a careful agent makes before the write."""
+    if part is None:
+        return None
+    request, calls = part
+    return request, [("get_order_details", {"order_id": request.order_id}), *calls]
+
+
+# -- multi_order --------------------------------------------------------------------------------
+
+
+def sample_multi_order(db: Database, rng: random.Random) -> Blueprint | None:
+    """A user with >= 2 candidate orders sharing a product; the target is named by another.
+
+    The hint product is contained in the target and in no other order the tool could act on,
+    and no other candidate's product name occurs inside it, so the wording stays determinable.
+    """
+    tool = rng.choice((_CANCEL, _ADDRESS, _PAYMENT, _RETURN))
+    user = _random_user(db, rng)
+    candidates = _candidates(db, user, tool)
+    if len(candidates) < 2:
+        return None
+    orders = db.tables["orders"]
+    target = orders[rng.choice(candidates)]
+    others = [orders[c] for c in candidates if c != target["order_id"]]
+    other_names = {i["name"] for o in others for i in o["items"]}
+    shared = sorted({i["name"] for i in target["items"]} & other_names)
+    hints = [
+        i
+        for i in _distinct_items(target)
+        if not any(_squash(n) in _squash(_item_words(i)) for n in other_names)
+    ]
+    if not shared or not hints:
+        return None
+    hint = rng.choice(hints)
+    part = (
+        _return(user, target, [hint])
+        if tool == _RETURN
+        else _write_for(db, user, target, tool, rng)
+    )
+    part = _with_read(part)
+    if part is None:
+        return None
+    request = _replace(part[0], order_hint=hint["name"])
+    bp = _blueprint("multi_order", db, user, rng, [(request, part[1])])
+    if bp is not None:
+        bp.knobs.update(order_reference="by_product", shared_product=shared[0])
+        bp.knobs["n_candidates"] = str(len(candidates))
+    return bp
+
+
+def _replace(request: Request, **changes: Any) -> Request:
+    data = {k: getattr(request, k) for k in request.__dataclass_fields__}
+    data.update(changes)
+    return Request(**data)
+
+
+# -- swaps (variant_selection, payment_difference) ----------------------------------------------
+
+
+def _differs_by_one(a: Record, b: Record) -> str | None:
+    """The one option on which two variants differ, or None (none or several differ)."""
+    keys = set(a["options"]) | set(b["options"])
+    diff = [k for k in sorted(keys) if a["options"].get(k) != b["options"].get(k)]
+    return diff[0] if len(diff) == 1 else None
+
+
+def _near_misses(product: Record, item: Record) -> list[tuple[Record, Record, str]]:
+    """(target, near-identical other, differing option) among the available variants."""
+    variants = [
+        v
+        for v in product["variants"].values()
+        if v["available"] and v["item_id"] != item["item_id"]
+    ]
+    pairs = []
+    for target in _alternatives(product, item):
+        for other in variants:
+            key = _differs_by_one(target, other) if other is not target else None
+            if key is not None:
+                pairs.append((target, other, key))
+    return pairs
+
+
+def _swap_part(
+    order: Record,
+    tool: str,
+    swaps: list[tuple[Record, Record]],
+    payer: str,
+    user: Record,
+    **extra: Any,
+) -> tuple[Request, list[Call]]:
+    """Request and calls (order read, product reads, the swap) of an item swap."""
+    oid = order["order_id"]
+    args = {
+        "order_id": oid,
+        "item_ids": [old["item_id"] for old, _ in swaps],
+        "new_item_ids": [new["item_id"] for _, new in swaps],
+        "payment_method_id": payer,
+    }
+    request = Request(
+        tool,
+        oid,
+        REQUIRED_ORDER_STATUS[tool],
+        items=tuple(_item_words(old) for old, _ in swaps),
+        new_options=tuple(_options(new["options"]) for _, new in swaps),
+        payment=_methods(user)[payer],
+        **extra,
+    )
+    pids = dict.fromkeys(old["product_id"] for old, _ in swaps)
+    reads: list[Call] = [("get_product_details", {"product_id": p}) for p in pids]
+    return request, [("get_order_details", {"order_id": oid}), *reads, (tool, args)]
+
+
+def _swap_order(db: Database, rng: random.Random, tool: str) -> tuple[Record, Record] | None:
+    """A random order in the status a swap tool needs, and its owner."""
+    orders = db.tables["orders"]
+    oid = rng.choice(sorted(orders))
+    order = orders[oid]
+    if order["status"] != REQUIRED_ORDER_STATUS[tool] or not _distinct_items(order):
+        return None
+    return order, db.tables["users"][order["user_id"]]
+
+
+def sample_variant_selection(db: Database, rng: random.Random) -> Blueprint | None:
+    """A swap to a variant that differs in exactly one option from another available one."""
+    tool = rng.choice(_SWAP_TOOLS)
+    picked = _swap_order(db, rng, tool)
+    if picked is None:
+        return None
+    order, user = picked
+    item = rng.choice(_distinct_items(order))
+    pairs = _near_misses(db.tables["products"][item["product_id"]], item)
+    if not pairs:
+        return None
+    target, other, key = rng.choice(pairs)
+    diff = round(target["price"] - item["price"], 2)
+    methods = _methods(user)
+    original = order["payment_history"][0]["payment_method_id"]
+    usable = [m for m in methods if _can_pay(user["payment_methods"][m], diff)]
+    if not usable:
+        return None
+    payer = original if original in usable else rng.choice(usable)
+    near = (f"{key}: {other['options'][key]}",)
+    part = _swap_part(order, tool, [(item, target)], payer, user, near_miss=near)
+    bp = _blueprint("variant_selection", db, user, rng, [part])
+    if bp is not None:
+        bp.knobs.update(variant_description="all_options", differing_option=key)
+    return bp
+
+
+def sample_payment_difference(db: Database, rng: random.Random) -> Blueprint | None:
+    """A swap costing more, paid with a gift card that is not the original payment method."""
+    tool = rng.choice(_SWAP_TOOLS)
+    picked = _swap_order(db, rng, tool)
+    if picked is None:
+        return None
+    order, user = picked
+    original = order["payment_history"][0]["payment_method_id"]
+    methods = _methods(user)
+    cards = [
+        m for m in methods if m != original and user["payment_methods"][m]["source"] == "gift_card"
+    ]
+    if not cards or original not in methods:
+        return None
+    card = rng.choice(cards)
+    balance = user["payment_methods"][card]["balance"]
+    options = [
+        (item, new)
+        for item in _distinct_items(order)
+        for new in _alternatives(db.tables["products"][item["product_id"]], item)
+        if 0 < new["price"] - item["price"] <= balance
+    ]
+    if not options:
+        return None
+    swap = rng.choice(options)
+    part = _swap_part(order, tool, [swap], card, user, original_payment=methods[original])
+    bp = _blueprint("payment_difference", db, user, rng, [part])
+    if bp is not None:
+        bp.knobs.update(
+            payment="gift_card", price_difference=f"{swap[1]['price'] - swap[0]['price']:.2f}"
+        )
+    return bp
+
+
+# -- multi_write --------------------------------------------------------------------------------
+
+
+def sample_multi_write(db: Database, rng: random.Random) -> Blueprint | None:
+    """Two or three writes on different orders of one user, each order named by id."""
+    user = _random_user(db, rng)
+    orders = db.tables["orders"]
+    oids = [o for o in user["orders"] if orders[o]["status"] in ("pending", "delivered")]
+    if len(oids) < 2:
+        return None
+    rng.shuffle(oids)
+    parts = []
+    for oid in oids[: rng.choice((2, 2, 3))]:
+        order = orders[oid]
+        tools = (_CANCEL, _ADDRESS, _PAYMENT) if order["status"] == "pending" else (_RETURN,)
+        part = _with_read(_write_for(db, user, order, rng.choice(tools), rng))
+        if part is not None:
+            parts.append(part)
+    if len(parts) < 2:
+        return None
+    bp = _blueprint("multi_write", db, user, rng, parts)
+    if bp is not None:
+        bp.knobs.update(n_writes=str(len(parts)), order_reference="by_id")
+    return bp
+
+
+register_sampler("multi_order", sample_multi_order)
+register_sampler("variant_selection", sample_variant_selection)
+register_sampler("multi_write", sample_multi_write)
+register_sampler("payment_difference", sample_payment_difference)
+
+__all__ = [
+    "FAMILY_PATTERNS",
+    "SAMPLERS",
+    "Blueprint",
+    "Identity",
+    "Request",
+    "gold_feasible",
+    "register_sampler",
+    "sample_blueprints",
+]

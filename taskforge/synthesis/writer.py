@@ -1,0 +1,242 @@
+"""The template writer: a blueprint becomes a tau2-style task with its difficulty in the wording.
+
+Offline and deterministic: each family has several phrasings, chosen by an RNG seeded with the
+writer's seed and the task id (so a task's wording does not depend on the order of writing).
+Items are described by product name and options, never by item id; an order targeted by the
+``multi_order`` family is described only by a product it contains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+
+from taskforge.contracts import (
+    Action,
+    Description,
+    EvaluationCriteria,
+    Lineage,
+    RewardType,
+    StructuredUserInstructions,
+    Task,
+    UserScenario,
+)
+from taskforge.synthesis.blueprints import Blueprint, Request
+from taskforge.synthesis.seed import _CANCEL_WORDS
+
+WRITER = "template-writer-v1"
+"""Name of this writer in the tasks' lineage."""
+
+_REFS_BY_PRODUCT = (
+    "your recent {status} order, the one with the {hint}",
+    "the {status} order that has the {hint} in it",
+    "your {status} order containing the {hint}",
+)
+_REFS_BY_ID = ("order {oid}", "your {status} order {oid}", "the order with id {oid}")
+_WRAPS: dict[str, tuple[str, ...]] = {
+    "multi_order": (
+        "You want to {ask}. You have more than one {status} order and do not know their ids.",
+        "You placed a few orders lately, and now you want to {ask}.",
+        "You are calling because you want to {ask}; you only remember what was in that order.",
+    ),
+    "variant_selection": (
+        "You want to {ask}.",
+        "You are calling because you want to {ask}. The exact variant matters to you.",
+        "You picked the wrong variant and want to {ask}.",
+    ),
+    "multi_write": (
+        "You have several things to sort out in one call: {asks}.",
+        "You want to {first}, and you also want to {rest}.",
+        "You are calling with more than one request. First, {asks}.",
+    ),
+    "payment_difference": (
+        "You want to {ask}.",
+        "You are calling because you want to {ask}.",
+        "You changed your mind about an item and want to {ask}.",
+    ),
+}
+_ENDINGS: dict[str, tuple[str, ...]] = {
+    "multi_order": (
+        "If the agent asks which order, describe it by the product it contains. Confirm with "
+        "'yes' only when the agent names the right order, then end the conversation.",
+    ),
+    "variant_selection": (
+        "State every option of the variant you want. Confirm with 'yes' only when the agent "
+        "lists exactly that variant, then end the conversation.",
+    ),
+    "multi_write": (
+        "Make sure every one of your requests is handled before you end the conversation; if "
+        "the agent stops early, remind it of what is left. Confirm each change with 'yes'.",
+    ),
+    "payment_difference": (
+        "The price difference must go to the payment method you named. If the agent proposes "
+        "another method, or makes the change without listing the details, object. Confirm "
+        "with 'yes' only when the details are right, then end the conversation.",
+    ),
+}
+_DEFAULT_ENDING = (
+    "Answer the agent's questions with what you know, confirm with 'yes' when the agent lists "
+    "exactly what you asked for, and end the conversation once it is done."
+)
+_PURPOSES = {
+    "multi_order": "Act on the one order, among several candidates, that the user describes.",
+    "variant_selection": "Swap to the exact variant the user describes, not a near-identical one.",
+    "multi_write": "Carry out every one of several writes the user asks for.",
+    "payment_difference": "Settle the price difference with the method the user names.",
+}
+
+
+class TemplateWriter:
+    """Writes tasks from blueprints with templates (several phrasings per family)."""
+
+    def __init__(self, seed: int = 0) -> None:
+        """Create a writer.
+
+        Args:
+            seed: Seed of the phrasing choices; same seed and task id, same wording.
+        """
+        self.seed = seed
+
+    def write(self, bp: Blueprint, task_id: str) -> Task:
+        """Turn a blueprint into a targeted task.
+
+        Args:
+            bp: The blueprint.
+            task_id: Id of the task; gold action ids are ``f"{task_id}_{i}"``.
+
+        Returns:
+            The task (origin 'targeted', the family's pattern, lineage of this writer).
+        """
+        rng = random.Random(f"{WRITER}:{self.seed}:{task_id}")
+        instructions = StructuredUserInstructions(
+            domain="retail",
+            reason_for_call=self._reason(bp, rng),
+            known_info=_known(bp),
+            unknown_info=_unknown(bp),
+            task_instructions=rng.choice(_ENDINGS.get(bp.family, (_DEFAULT_ENDING,))),
+        )
+        criteria = EvaluationCriteria(
+            actions=[
+                Action(action_id=f"{task_id}_{i}", name=name, arguments=dict(args))
+                for i, (name, args) in enumerate(bp.actions)
+            ],
+            communicate_info=[],
+            reward_basis=[RewardType.DB, RewardType.COMMUNICATE],
+        )
+        return Task(
+            id=task_id,
+            description=Description(purpose=_PURPOSES.get(bp.family), notes=_notes(bp)),
+            user_scenario=UserScenario(instructions=instructions),
+            evaluation_criteria=criteria,
+            origin="targeted",
+            pattern=bp.pattern,
+            lineage=Lineage(generator=WRITER, round=None, config_hash=self._config_hash(bp)),
+        )
+
+    def _reason(self, bp: Blueprint, rng: random.Random) -> str:
+        asks = [_ask(r, rng) for r in bp.requests]
+        wraps = _WRAPS.get(bp.family, ("You want to {asks}.",))
+        wrap = rng.choice(wraps)
+        status = bp.requests[0].status if bp.requests else ""
+        return wrap.format(
+            ask=asks[0] if asks else "",
+            asks="; then ".join(asks),
+            first=asks[0] if asks else "",
+            rest="; and also ".join(asks[1:]),
+            status=status,
+        )
+
+    def _config_hash(self, bp: Blueprint) -> str:
+        config = {"writer": WRITER, "seed": self.seed, "family": bp.family, "knobs": bp.knobs}
+        return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _known(bp: Blueprint) -> str:
+    ident = bp.identity
+    name = f"{ident.first_name} {ident.last_name}"
+    if ident.email:
+        return f"You are {name} and your email address is {ident.email}."
+    return f"You are {name} and your zip code is {ident.zip}."
+
+
+def _unknown(bp: Blueprint) -> str:
+    what = "your user id" if bp.identity.email else "your email address"
+    if any(r.order_hint for r in bp.requests):
+        what += " or any order id"
+    return f"You do not remember {what}."
+
+
+def _notes(bp: Blueprint) -> str:
+    knobs = ", ".join(f"{k}={v}" for k, v in sorted(bp.knobs.items()))
+    return f"family={bp.family}; {knobs}"
+
+
+def _ref(request: Request, rng: random.Random) -> str:
+    """How the user refers to the order: by a product it contains, or by its id."""
+    template = rng.choice(_REFS_BY_PRODUCT if request.order_hint else _REFS_BY_ID)
+    return template.format(status=request.status, hint=request.order_hint, oid=request.order_id)
+
+
+def _join(words: tuple[str, ...] | list[str]) -> str:
+    items = list(words)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _ask(request: Request, rng: random.Random) -> str:
+    """One request as a verb phrase ('cancel ...', 'return ...')."""
+    ref = _ref(request, rng)
+    tool = request.tool
+    if tool == "cancel_pending_order":
+        return f"cancel {ref}, because you {_CANCEL_WORDS[request.reason or '']}"
+    if tool == "modify_pending_order_address":
+        return f"have {ref} shipped to {request.address} instead"
+    if tool == "modify_pending_order_payment":
+        return f"pay for {ref} with {request.payment} instead of {request.original_payment}"
+    if tool == "return_delivered_order_items":
+        what = _join([f"the {i}" for i in request.items])
+        return f"return {what} from {ref}, with the refund going to {request.payment}"
+    return _swap_ask(request, ref, rng)
+
+
+_SWAP_VERBS = {
+    "exchange_delivered_order_items": ("exchange", "you received in"),
+    "modify_pending_order_items": ("change", "in"),
+}
+
+
+def _swap_ask(request: Request, ref: str, rng: random.Random) -> str:
+    """An item swap (exchange or pending modification) with the new variant in words."""
+    verb, prep = _SWAP_VERBS[request.tool]
+    pairs = [
+        f"the {old} {prep} {ref} for the same product with {_variant_words(new, rng)}"
+        for old, new in zip(request.items, request.new_options, strict=True)
+    ]
+    text = f"{verb} " + "; and ".join(pairs)
+    if request.near_miss:
+        text += f" (not the one with {_join(list(request.near_miss))})"
+    if request.original_payment:
+        return text + rng.choice(
+            (
+                f", paying the price difference with {request.payment}, not with "
+                f"{request.original_payment}",
+                f". You want the extra cost charged to {request.payment} rather than "
+                f"{request.original_payment}, which you used for the order",
+                f"; the difference in price should be paid with {request.payment}",
+            )
+        )
+    return text + f", settling any price difference with {request.payment}"
+
+
+def _variant_words(options: str, rng: random.Random) -> str:
+    """All options of a variant, phrased one of several ways."""
+    pairs = [p.split(": ", 1) for p in options.split(", ")]
+    style = rng.randrange(3)
+    if style == 0:
+        return options
+    if style == 1:
+        return _join([f"{v} {k}" for k, v in pairs])
+    return _join([f"the {k} set to {v}" for k, v in pairs])
+
+
+__all__ = ["WRITER", "TemplateWriter"]

@@ -1,0 +1,53 @@
+"""Targeted synthesis end to end: sample, write, verify, deduplicate; the CLI writes the file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from taskforge.cli.app import app
+from taskforge.contracts.io import load_tasks
+from taskforge.env.domains import get_domain
+from taskforge.mining.embed import HashingEmbedder
+from taskforge.synthesis.synthesize import synthesize
+from taskforge.synthesis.verify import verify_task
+
+
+def test_every_kept_task_is_certified_and_unique() -> None:
+    dom = get_domain("retail")
+    db = dom.load_db()
+    report = synthesize(
+        db, dom.toolkit_cls, ["multi_order", "multi_write"], 4, 1, HashingEmbedder()
+    )
+    assert report.accepted and all(t.certificate is not None for t in report.accepted)
+    assert all(verify_task(t, dom.toolkit_cls, db).accepted for t in report.accepted)
+    assert {t.pattern for t in report.accepted} == {"wrong_order", "early_stop"}
+    assert len({t.id for t in report.accepted}) == len(report.accepted)
+    families = report.summary()["families"]
+    assert families["multi_order"]["sampled"] == 4 and families["multi_write"]["sampled"] == 4
+
+
+def test_cli_writes_certified_tasks_and_guards_contamination(tmp_path: Path) -> None:
+    out = tmp_path / "targeted.json"
+    args = [
+        "synthesize",
+        "--family",
+        "variant_selection",
+        "--n",
+        "3",
+        "--embedder",
+        "hashing",
+        "--out",
+        str(out),
+        "--json",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["families"]["variant_selection"]["sampled"] == 3
+    tasks = load_tasks(out)
+    assert tasks and all(t.origin == "targeted" and t.certificate for t in tasks)
+    bundled = str(get_domain("retail").default_db_path)
+    clash = CliRunner().invoke(app, [*args, "--reference-db", bundled])
+    assert clash.exit_code == 2 and "shares entities" in clash.stderr
