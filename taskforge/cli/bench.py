@@ -15,7 +15,6 @@ from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, App, console, emit_
 from taskforge.contracts.io import load_tasks
 from taskforge.env.bench import run_env_bench
 from taskforge.env.domains import get_domain
-from taskforge.warehouse.bench import run_warehouse_bench
 
 app = App(help="Benchmarks (ratios against a same-run baseline).", no_args_is_help=True)
 
@@ -66,6 +65,8 @@ def warehouse(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Ingest rate and standard-view latency against json + pandas on the same shards."""
+    from taskforge.warehouse.bench import run_warehouse_bench
+
     try:
         counts = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
