@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -26,6 +27,12 @@ def synthesize(
         None, "--reference-db", help="Test DB the task DB must be entity-disjoint from."
     ),
     embedder: str = typer.Option("minilm", "--embedder", help="minilm | hashing (dedup)."),
+    check_targeting: bool = typer.Option(
+        False, "--check-targeting", help="Play the scripted policy on targeted vs naive tasks."
+    ),
+    naive_tasks: Path | None = typer.Option(
+        None, "--naive-tasks", help="Naive tasks on the same DB (default: the shipped seeds)."
+    ),
     domain: str = DOMAIN_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -49,9 +56,26 @@ def synthesize(
     )
     write_tasks(out, report.accepted)
     summary = {"out": str(out), **report.summary()}
+    if check_targeting:
+        summary["targeting"] = _targeting(report.accepted, naive_tasks, db, dom.toolkit_cls)
     if as_json:
         emit_json(summary)
         return
     for name, fam in summary["families"].items():
         console.print(f"{name}: {fam['accepted']}/{fam['sampled']} certified")
     console.print(f"wrote {len(report.accepted)} tasks to {out}")
+    for pattern, row in summary.get("targeting", {}).get("patterns", {}).items():
+        console.print(
+            f"{pattern}: rate {row['pattern_rate_targeted']} on targeted tasks vs "
+            f"{row['pattern_rate_naive']} on naive ones, precision {row['targeting_precision']}"
+        )
+
+
+def _targeting(tasks: list[Any], naive_path: Path | None, db: Any, toolkit_cls: Any) -> Any:
+    """The targeting check against naive tasks from the same DB (offline scripted policy)."""
+    from taskforge.contracts.io import load_tasks
+    from taskforge.env.domains.retail import BUNDLED_DB
+    from taskforge.synthesis.targeting import targeting_check
+
+    naive = load_tasks(naive_path or BUNDLED_DB.parent / "seed_tasks.json")
+    return targeting_check(tasks, naive, db, toolkit_cls)

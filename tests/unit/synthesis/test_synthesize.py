@@ -48,6 +48,9 @@ def test_cli_writes_certified_tasks_and_guards_contamination(tmp_path: Path) -> 
     assert json.loads(result.stdout)["families"]["variant_selection"]["sampled"] == 3
     tasks = load_tasks(out)
     assert tasks and all(t.origin == "targeted" and t.certificate for t in tasks)
+    checked = CliRunner().invoke(app, [*args, "--check-targeting"])
+    assert checked.exit_code == 0, checked.stderr
+    assert "wrong_variant" in json.loads(checked.stdout)["targeting"]["patterns"]
     bundled = str(get_domain("retail").default_db_path)
     clash = CliRunner().invoke(app, [*args, "--reference-db", bundled])
     assert clash.exit_code == 2 and "shares entities" in clash.stderr
