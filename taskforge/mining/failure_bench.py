@@ -32,7 +32,7 @@ def _mode_failures(
     seed: int,
 ) -> list[Trajectory]:
     """Up to ``n`` failed episodes in which ``mode`` (and only it) fired."""
-    from taskforge.rollout.scripted_loop import run_scripted_episode
+    from taskforge.rollout.scripted_loop import scripted_trajectory
     from taskforge.rollout.scripted_policy import ERROR_MODES
 
     rates = {m: (1.0 if m == mode else 0.0) for m in ERROR_MODES}
@@ -42,22 +42,12 @@ def _mode_failures(
         if len(out) >= n:
             break
         task = tasks[attempt % len(tasks)]
-        episode_seed = seed * 1_000_003 + attempt
-        messages, fired, reason = run_scripted_episode(task, db, toolkit_cls, rates, episode_seed)
-        info = evaluator.evaluate(task, messages, reason)
-        if info.reward < 1.0 and set(fired) == {mode}:
-            out.append(
-                Trajectory(
-                    id=f"{mode}-{attempt}",
-                    task_id=task.id,
-                    trial=attempt,
-                    seed=episode_seed,
-                    termination_reason=reason,
-                    messages=messages,
-                    reward_info=info,
-                    error_modes=fired,
-                )
-            )
+        traj = scripted_trajectory(
+            task, db, evaluator, rates, seed * 1_000_003 + attempt, f"{mode}-{attempt}", attempt
+        )
+        info = traj.reward_info
+        if info is not None and info.reward < 1.0 and set(traj.error_modes or []) == {mode}:
+            out.append(traj)
     return out
 
 

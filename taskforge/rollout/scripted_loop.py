@@ -7,13 +7,14 @@ directly, with no LLM layer, to measure them and to test them quickly.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from taskforge.contracts import Message, Task, TerminationReason, ToolCall
+from taskforge.contracts import Message, Task, TerminationReason, Trajectory
 from taskforge.env.db import Database
+from taskforge.env.evaluator import Evaluator
 from taskforge.env.replay import initial_environment
 from taskforge.env.toolkit import Toolkit
+from taskforge.llm.client import normalise_message, to_openai_messages
 from taskforge.rollout.facts import derive_facts
 from taskforge.rollout.scripted_policy import ERROR_MODES_KEY, ScriptedPolicy
 from taskforge.rollout.scripted_user import STOP, TRANSFER, ScriptedUser
@@ -57,9 +58,9 @@ def run_scripted_episode(
                 return messages, policy.fired, TerminationReason.USER_STOP
             agent_turn = True
             continue
-        reply = policy.respond(_agent_view(messages), tools)
+        reply = policy.respond(to_openai_messages(messages), tools)
         reply.pop(ERROR_MODES_KEY, None)
-        message = _to_message(reply)
+        message, _extras = normalise_message(reply)
         messages.append(message)
         if message.tool_calls:
             messages.extend(env.step(call) for call in message.tool_calls)
@@ -76,33 +77,26 @@ def _dialogue(messages: list[Message]) -> list[dict[str, Any]]:
     ]
 
 
-def _agent_view(messages: list[Message]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for m in messages:
-        if m.role == "tool":
-            out.append({"role": "tool", "tool_call_id": m.id, "content": m.content or ""})
-        elif m.tool_calls:
-            calls = [
-                {
-                    "id": c.id,
-                    "type": "function",
-                    "function": {"name": c.name, "arguments": json.dumps(c.arguments)},
-                }
-                for c in m.tool_calls
-            ]
-            out.append({"role": m.role, "content": m.content, "tool_calls": calls})
-        else:
-            out.append({"role": m.role, "content": m.content or ""})
-    return out
-
-
-def _to_message(reply: dict[str, Any]) -> Message:
-    calls = [
-        ToolCall(
-            id=c["id"],
-            name=c["function"]["name"],
-            arguments=json.loads(c["function"]["arguments"] or "{}"),
-        )
-        for c in reply.get("tool_calls") or []
-    ]
-    return Message(role="assistant", content=reply.get("content"), tool_calls=calls or None)
+def scripted_trajectory(
+    task: Task,
+    db: Database,
+    evaluator: Evaluator,
+    error_rates: dict[str, float] | None,
+    seed: int,
+    trajectory_id: str,
+    trial: int,
+) -> Trajectory:
+    """One scripted episode, scored, as a trajectory recording the error modes that fired."""
+    messages, fired, reason = run_scripted_episode(
+        task, db, evaluator.toolkit_cls, error_rates, seed
+    )
+    return Trajectory(
+        id=trajectory_id,
+        task_id=task.id,
+        trial=trial,
+        seed=seed,
+        termination_reason=reason,
+        messages=messages,
+        reward_info=evaluator.evaluate(task, messages, reason),
+        error_modes=fired,
+    )

@@ -28,31 +28,19 @@ def _play(
     seed: int,
     error_rates: dict[str, float] | None,
 ) -> list[tuple[Task, Trajectory]]:
-    from taskforge.rollout.scripted_loop import run_scripted_episode
+    from taskforge.rollout.scripted_loop import scripted_trajectory
 
     evaluator = Evaluator(toolkit_cls, db)
-    out = []
-    for task in tasks:
-        for trial in range(trials):
-            messages, fired, reason = run_scripted_episode(
-                task, db, toolkit_cls, error_rates, seed * 7919 + trial
-            )
-            info = evaluator.evaluate(task, messages, reason)
-            out.append(
-                (
-                    task,
-                    Trajectory(
-                        id=f"{task.id}:{trial}",
-                        task_id=task.id,
-                        trial=trial,
-                        termination_reason=reason,
-                        messages=messages,
-                        reward_info=info,
-                        error_modes=fired,
-                    ),
-                )
-            )
-    return out
+    return [
+        (
+            task,
+            scripted_trajectory(
+                task, db, evaluator, error_rates, seed * 7919 + trial, f"{task.id}:{trial}", trial
+            ),
+        )
+        for task in tasks
+        for trial in range(trials)
+    ]
 
 
 def targeting_check(
