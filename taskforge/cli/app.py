@@ -8,6 +8,7 @@ from taskforge.cli import (
     demo,
     eval,
     ingest,
+    loop,
     mine,
     report,
     rollout,
@@ -39,6 +40,7 @@ app.command("mine")(mine.mine)
 app.command("report")(report.report)
 app.command("synthesize")(synthesize.synthesize)
 app.command("demo")(demo.demo)
+app.command("loop")(loop.loop)
 
 
 def main() -> None:

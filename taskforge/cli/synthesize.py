@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, console, emit_json, write_tasks
+from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, console, emit_json
+from taskforge.contracts.io import write_tasks
 
 
 def synthesize(

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from taskforge.contracts.judgment import Judgment
+from taskforge.contracts.loop import LoopConfig
 from taskforge.contracts.message import Message
 from taskforge.contracts.reward import RewardInfo
 from taskforge.contracts.run import Run
@@ -22,6 +23,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "tau2_results": Tau2Results,
     "run": Run,
     "judgment": Judgment,
+    "loop_config": LoopConfig,
 }
 
 
