@@ -109,7 +109,14 @@ def synthesize(ctx: LoopContext, round_: int) -> dict[str, Any]:
     summary = report.summary()
     rejected = ctx.round_dir(round_) / "rejected_candidates.json"
     write_atomic(rejected, _json(summary.pop("rejected")))
-    return {"tasks_file": str(path), "rejected_file": str(rejected), **summary}
+    sampled = sum(f["sampled"] for f in summary["families"].values())
+    return {
+        "tasks_file": str(path),
+        "rejected_file": str(rejected),
+        "n_sampled": sampled,
+        "acceptance_rate": round(len(tasks) / sampled, 3) if sampled else None,
+        **summary,
+    }
 
 
 def _targets(ctx: LoopContext, patterns: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

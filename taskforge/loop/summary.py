@@ -11,10 +11,6 @@ def round_row(ctx: LoopContext, round_: int) -> dict[str, Any]:
     """One round's figures, from the outputs of its stages."""
     rollout = ctx.output(round_, "rollout")
     mined = ctx.output(round_, "mine")
-    synthesis = ctx.output(round_, "synthesize")
-    families = synthesis.get("families", {})
-    sampled = sum(f["sampled"] for f in families.values())
-    accepted = sum(f["accepted"] for f in families.values())
     return {
         "round": round_,
         "run_id": rollout["run_id"],
@@ -26,7 +22,7 @@ def round_row(ctx: LoopContext, round_: int) -> dict[str, Any]:
         "quarantined_failures": sum(p["size"] for p in mined["patterns"] if p["quarantined"]),
         "tasks_added": ctx.output(round_, "pool")["n_added"],
         "pool_size": ctx.output(round_, "pool")["n_total"],
-        "acceptance_rate": round(accepted / sampled, 3) if sampled else None,
+        "acceptance_rate": ctx.output(round_, "synthesize")["acceptance_rate"],
         "targeting": {
             name: {
                 "failure_rate_targeted": row["failure_rate_targeted"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -113,3 +114,56 @@ def test_killed_loop_resumes_without_duplicates(tmp_path: Path) -> None:
     assert counts["taxonomies"] == 1 and counts["loop_stages"] == 9
     with Warehouse.open(tmp_path / "out" / "taskforge.duckdb", read_only=True) as wh:
         assert wh.scalar("SELECT count(*) - count(DISTINCT traj_uid) FROM trajectories") == 0
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+
+
+def _chromium(page: Path, profile: Path, *args: str) -> tuple[str, list[str]]:
+    """Load a page headless; stdout and the page's console messages."""
+    assert CHROMIUM is not None
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+         *args, page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return proc.stdout, [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+
+
+@needs_chromium
+def test_console_messages_of_a_broken_page_are_caught(tmp_path: Path) -> None:
+    page = tmp_path / "broken.html"
+    page.write_text("<!DOCTYPE html><html><body><script>missing();</script></body></html>")
+    _, console = _chromium(page, tmp_path / "profile", "--dump-dom")
+    assert any("missing is not defined" in line for line in console)
+
+
+@needs_chromium
+def test_report_loads_in_headless_chromium_with_taxonomy_and_rounds(
+    finished: tuple[Path, dict], tmp_path: Path
+) -> None:
+    loop_dir, summary = finished
+    report = tmp_path / "report.html"
+    subprocess.run(
+        [sys.executable, "-m", "taskforge", "report", "--warehouse",
+         str(loop_dir / "out" / "taskforge.duckdb"), "--out", str(report)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    dom, console = _chromium(report, tmp_path / "profile", "--dump-dom")
+    assert console == []
+    rounds = dom.split('<section id="rounds">')[1].split("</section>")[0]
+    assert "pass^k per loop round" in rounds and summary["loop_id"] in rounds
+    taxonomy = dom.split('<section id="taxonomy">')[1].split("</section>")[0]
+    for name in summary["rounds"][0]["failures_by_pattern"]:
+        assert name in taxonomy
+    shot = tmp_path / "report.png"
+    _, console = _chromium(
+        report, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2400"
+    )
+    assert console == [] and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 20_000  # a blank page is a few KB
