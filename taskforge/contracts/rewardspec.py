@@ -150,7 +150,9 @@ class RewardNotes(Contract):
         description="Malformed outputs: non-JSON arguments, unknown tools, empty turns, "
         "forbidden text."
     )
-    n_gold_writes: int = Field(description="Write actions in the task's gold actions.")
+    n_gold_writes: int = Field(
+        description="Gold writes required: those that succeed when the gold is replayed."
+    )
     n_gold_writes_matched: int = Field(description="Gold writes matched by an agent write call.")
     n_extra_writes: int = Field(description="Agent write calls matching no gold write.")
     max_identical_calls: int = Field(

@@ -15,11 +15,12 @@ the success weight, so any success outranks any failure.
 **Components** (``taskforge.rewards.components``; add your own with ``register_component``):
 ``task_success``; action-level checks ``gold_writes`` (share of gold writes not carried out),
 ``extra_writes`` (successful writes not in the gold), ``invalid_calls`` (well-formed calls the
-environment refused, gold actions excepted); ``repeated_calls`` (identical consecutive calls,
-and identical name+arguments beyond ``max_identical``); ``token_length`` (tokens of the
-assistant turns and tool outputs beyond ``max(budget_tokens, gold_ratio * gold tokens)``, by
-the provider's counts when the messages carry them, else ceil(chars / 4)); ``format``
-(non-JSON arguments, unknown tools, empty turns, leaked template text).
+environment refused, beyond the gold's own failing calls); ``repeated_calls`` (identical
+consecutive calls, and identical name+arguments beyond ``max_identical``); ``token_length``
+(tokens of the assistant turns and tool outputs beyond
+``max(budget_tokens, gold_ratio * gold tokens)``, by the provider's counts when the messages
+carry them, else ceil(chars / 4)); ``format`` (non-JSON arguments, unknown tools, empty turns,
+leaked template text).
 
 **Presets** (:data:`PRESETS`): ``raft`` (all components), ``success-only`` (sparse, for
 ablations), ``no-repeat-penalty`` (raft without ``repeated_calls``).

@@ -67,7 +67,10 @@ class TaskSuccess:
 
 
 class GoldWrites:
-    """Action-level check: the share of the gold writes the agent did not carry out."""
+    """Action-level check: the share of the gold writes the agent did not carry out.
+
+    Only gold writes that succeed in the gold replay are required.
+    """
 
     Params: ClassVar[type[BaseModel]] = NoParams
 
@@ -75,7 +78,7 @@ class GoldWrites:
         self.params = params
 
     def score(self, ctx: ScoreContext) -> float:
-        """``-(missing gold writes / gold writes)``; 0 when the task has no gold write."""
+        """``-(missing gold writes / required gold writes)``; 0 when none is required."""
         writes = ctx.writes
         ctx.note(n_gold_writes=writes.n_gold, n_matched=writes.matched)
         return -(writes.n_gold - writes.matched) / writes.n_gold if writes.n_gold else 0.0
@@ -110,7 +113,7 @@ class InvalidCalls:
         self.params = params
 
     def score(self, ctx: ScoreContext) -> float:
-        """``-min(1, invalid calls / saturate)``; gold actions that fail are not counted."""
+        """``-min(1, invalid calls / saturate)``; calls failing in the gold too do not count."""
         ctx.note(n_invalid_calls=ctx.n_invalid_calls)
         return _count_penalty(ctx.n_invalid_calls, self.params.saturate)
 
@@ -177,7 +180,11 @@ class TokenLengthParams(Params):
         "outputs it asked for (both fill its context and verl's response budget).",
     )
     budget_tokens: int = Field(
-        default=1024, ge=1, description="Absolute budget (the floor when gold_ratio is set)."
+        default=4096,
+        ge=1,
+        description="Absolute budget (the floor when gold_ratio is set). 4096 leaves room for "
+        "the dialogue and extra reads of an honest non-thinking agent; raise it for "
+        "reasoning models.",
     )
     gold_ratio: float | None = Field(
         default=2.0,

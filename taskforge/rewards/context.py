@@ -7,12 +7,14 @@ may or may not have kept. Definitions used by the components:
 * a call is **malformed** when its arguments were not a JSON object (``raw_arguments``) or its
   tool does not exist: a format error;
 * a call is **invalid** when it is well formed but the environment answered with an error,
-  unless the very same call (name and arguments) is one of the gold actions (some gold
-  actions fail on purpose, e.g. a lookup with the wrong email the user gave);
+  unless the very same call (name and arguments) fails in the honest gold trajectory too, as
+  often as it fails there (some gold actions fail on purpose, e.g. a lookup with the wrong
+  email the user gave);
 * an agent write **matches** a gold write when the names are equal and so are the compared
   arguments (the action's ``compare_args``, else every argument either side has); each gold
-  write is matched at most once, in order, whether or not the call succeeded (a gold write
-  can fail too: tau2's task 105);
+  write is matched at most once, in order, whether or not the call succeeded; only the gold
+  writes that succeed in the gold replay are **required** (a gold write can fail: tau2's
+  tasks 64 and 105, whose honest solution does not make it);
 * an **extra write** is a write call that succeeded and matched no gold write (a failed write
   changed nothing and is counted as an invalid call instead);
 * two calls are **identical** when name and canonical argument JSON are equal.
@@ -97,9 +99,15 @@ def replay_calls(
     return outcomes
 
 
+def gold_outcomes(messages: Sequence[Message]) -> list[tuple[ToolCall, bool]]:
+    """Each tool call of a played trajectory with whether its tool message is an error."""
+    failed = {m.id: bool(m.error) for m in messages if m.role == "tool"}
+    return [(c, failed.get(c.id, False)) for c in calls_in(messages)]
+
+
 @dataclass(frozen=True)
 class WriteMatch:
-    """Gold writes against the agent's successful writes."""
+    """Required gold writes (those that succeed in the gold) against the agent's writes."""
 
     n_gold: int
     matched: int
@@ -139,30 +147,53 @@ class ScoreContext:
         return [call_key(o.call) for o in self.calls]
 
     @cached_property
+    def gold_writes(self) -> list[tuple[Action, bool]]:
+        """The agent's gold write actions, each with whether it succeeds in the gold replay."""
+        failed = [f for _, f in gold_outcomes(self.gold_messages)]
+        actions = self.task.gold_actions()
+        if len(failed) != len(actions):  # a gold trajectory not built from the actions
+            failed = [False] * len(actions)
+        return [
+            (a, not f)
+            for a, f in zip(actions, failed, strict=True)
+            if a.requestor == "assistant" and _is_write(self.toolkit_cls, a.name)
+        ]
+
+    @cached_property
     def writes(self) -> WriteMatch:
-        """Gold writes matched and extra writes (see the module docstring)."""
-        gold = [a for a in self.gold_actions if _is_write(self.toolkit_cls, a.name)]
-        open_gold = list(gold)
+        """Required gold writes matched, and extra writes (see the module docstring)."""
+        open_gold = list(self.gold_writes)
         extra = 0
         for outcome in self.calls:
             if not outcome.is_write:
                 continue
-            hit = next((a for a in open_gold if write_matches(a, outcome.call)), None)
+            hit = next((g for g in open_gold if write_matches(g[0], outcome.call)), None)
             if hit is not None:
                 open_gold.remove(hit)
             elif outcome.error is None:
                 extra += 1
-        return WriteMatch(len(gold), len(gold) - len(open_gold), extra)
+        required = sum(ok for _, ok in self.gold_writes)
+        missing = sum(ok for _, ok in open_gold)
+        return WriteMatch(required, required - missing, extra)
+
+    @cached_property
+    def gold_error_counts(self) -> Counter[tuple[str, str]]:
+        """How often each identical call fails in the honest gold trajectory."""
+        return Counter(call_key(c) for c, failed in gold_outcomes(self.gold_messages) if failed)
 
     @cached_property
     def n_invalid_calls(self) -> int:
-        """Well-formed calls answered with an error that are not gold actions."""
-        gold = self.gold_call_counts
-        return sum(
-            1
-            for o, key in zip(self.calls, self.call_keys, strict=True)
-            if not o.malformed and o.error is not None and key not in gold
-        )
+        """Well-formed calls answered with an error, beyond the gold's own failing calls."""
+        allowed = Counter(self.gold_error_counts)
+        found = 0
+        for outcome, key in zip(self.calls, self.call_keys, strict=True):
+            if outcome.malformed or outcome.error is None:
+                continue
+            if allowed[key] > 0:
+                allowed[key] -= 1
+            else:
+                found += 1
+        return found
 
     def n_format_errors(self, patterns: Iterable[str] = DEFAULT_FORBIDDEN_PATTERNS) -> int:
         """Malformed calls, empty assistant turns and assistant text with forbidden patterns."""

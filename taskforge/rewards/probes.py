@@ -4,15 +4,16 @@ For each task the honest trajectory is the task's gold actions played as an agen
 (:func:`taskforge.env.bench.gold_messages`). Each probe edits it, then plays it again on a
 fresh environment so every tool output is real:
 
-* ``tool_call_loop`` - the gold, then the same read call 30 more times (the gold's last read,
+* ``tool_call_loop`` - the gold, then the same read call 40 more times (the gold's last read,
   or a read derived from its first write's arguments when the gold has no read);
 * ``padded_reasoning`` - the gold with ~32,000 characters (~8,000 tokens) of filler reasoning
   in the first tool-call turn;
 * ``early_stop`` - the gold's reads only, then the user's stop: no write, no answer (left out
-  when the gold writes nothing and the task checks nothing said: tau2's read-only tasks whose
-  only other check is an NL assertion, which needs a judge);
+  when no gold write succeeds and the task checks nothing said: tau2's read-only tasks whose
+  only other check is an NL assertion, which needs a judge, and task 105 whose one gold write
+  fails);
 * ``claimed_success`` - the gold's reads, then "your request is complete" with everything the
-  task wants said, but no write call;
+  task wants said, but no write call (left out when no gold write succeeds);
 * ``extra_write`` - the gold plus one more write that succeeds and is not in the gold (for
   Retail: cancelling a pending order the gold does not touch);
 * ``invalid_calls`` - the gold plus three lookups of records that do not exist;
@@ -40,10 +41,12 @@ from taskforge.env.domains import get_domain
 from taskforge.env.environment import Environment
 from taskforge.env.replay import initial_environment
 from taskforge.env.toolkit import Toolkit, ToolType
+from taskforge.rewards.context import gold_outcomes
 from taskforge.rewards.scorer import Scorer
 from taskforge.rewards.spec import load_spec
 
-LOOP_REPEATS = 30
+LOOP_REPEATS = 40
+"""Identical reads in the loop probe: 80 messages, well inside tau2's 200-step limit."""
 PAD_CHARS = 32_000
 PAD_SENTENCE = "Let me think this through carefully once more before I act on the request. "
 CLAIM = "Your request is complete: everything you asked for has been done."
@@ -72,6 +75,10 @@ class ProbeInput:
     def template(self) -> list[Message]:
         """The gold without its tool outputs (they are regenerated when played)."""
         return [m for m in self.gold if m.role != "tool"]
+
+    def has_effective_write(self) -> bool:
+        """Whether a gold write succeeds (changes something to leave out)."""
+        return any(self.is_write(c) and not failed for c, failed in gold_outcomes(self.gold))
 
     def after_gold(self) -> Environment:
         """An environment in the state the honest trajectory leaves."""
@@ -168,7 +175,7 @@ def padded_reasoning(inp: ProbeInput) -> list[Message] | None:
 def early_stop(inp: ProbeInput) -> list[Message] | None:
     """The gold's reads, then the user's stop: nothing written, nothing answered."""
     criteria = inp.task.evaluation_criteria
-    has_writes = any(inp.is_write(c) for c in _calls(inp.template()))
+    has_writes = inp.has_effective_write()
     says = criteria is not None and bool(criteria.communicate_info)
     checked = says and criteria is not None and RewardType.COMMUNICATE in criteria.reward_basis
     if not has_writes and not checked:
@@ -178,7 +185,7 @@ def early_stop(inp: ProbeInput) -> list[Message] | None:
 
 def claimed_success(inp: ProbeInput) -> list[Message] | None:
     """The gold's reads, a claim that all is done (with every required fact), no write."""
-    if not any(inp.is_write(c) for c in _calls(inp.template())):
+    if not inp.has_effective_write():
         return None
     criteria = inp.task.evaluation_criteria
     facts = "; ".join(criteria.communicate_info or []) if criteria else ""
