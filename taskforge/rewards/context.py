@@ -41,7 +41,7 @@ from taskforge.contracts.rewardspec import RewardNotes
 from taskforge.env.db import Database
 from taskforge.env.replay import calls_in, initial_environment
 from taskforge.env.toolkit import Toolkit
-from taskforge.rewards.tokens import TokenCount, count_tokens
+from taskforge.rewards.tokens import MessageCount, TokenCount, message_counts, sum_counts
 
 _MISSING = object()
 
@@ -209,13 +209,21 @@ class ScoreContext:
                 found += 1
         return found
 
+    @cached_property
+    def _counts(self) -> list[MessageCount]:
+        return message_counts(self.messages)
+
+    @cached_property
+    def _gold_counts(self) -> list[MessageCount]:
+        return message_counts(self.gold_messages)
+
     def tokens(self, roles: Iterable[str]) -> TokenCount:
         """Tokens of the episode's messages of the given roles."""
-        return count_tokens(self.messages, roles)
+        return sum_counts(self._counts, roles)
 
     def gold_tokens(self, roles: Iterable[str]) -> TokenCount:
         """Tokens of the honest gold trajectory's messages of the given roles."""
-        return count_tokens(self.gold_messages, roles)
+        return sum_counts(self._gold_counts, roles)
 
     def notes(self) -> RewardNotes:
         """The counted facts, for the breakdown."""

@@ -9,7 +9,6 @@ initial DB; the other components read the facts of
 
 from __future__ import annotations
 
-import hashlib
 import weakref
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -142,8 +141,9 @@ def scorer_for(
 
     Args:
         evaluator: Score with this evaluator (its DB and toolkit).
-        db: Otherwise this DB: a ``Database``, its JSON data, or its JSON text (text is
-            parsed once and remembered by content hash); None: the domain's bundled DB.
+        db: Otherwise this DB: a ``Database``, its JSON data (validated on every call), or
+            its JSON text (parsed once and remembered: pass text when scoring many episodes);
+            None: the domain's bundled DB.
         domain: Domain of the DB and the tasks.
     """
     if evaluator is not None:
@@ -171,20 +171,25 @@ def _bundled_db(domain: str) -> Database:
     return get_domain(domain).load_db()
 
 
-_DB_TEXT: dict[tuple[str, str], Database] = {}
+_DB_TEXT: dict[tuple[Any, ...], tuple[str, Database]] = {}
 
 
 def _db_from_text(text: str, domain: str) -> Database:
-    key = (domain, hashlib.blake2b(text.encode(), digest_size=16).hexdigest())
-    if key not in _DB_TEXT:
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            raise DataError(f"db: not valid JSON ({exc})") from exc
-        if len(_DB_TEXT) >= 8:
-            _DB_TEXT.clear()
-        _DB_TEXT[key] = get_domain(domain).database_cls.from_dict(data, source="db")
-    return _DB_TEXT[key]
+    """Parse a DB's JSON text once: a cheap signature finds it, a full comparison confirms it."""
+    mid = len(text) // 2
+    key = (domain, len(text), text[:256], text[mid : mid + 256], text[-256:])
+    hit = _DB_TEXT.get(key)
+    if hit is not None and hit[0] == text:
+        return hit[1]
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise DataError(f"db: not valid JSON ({exc})") from exc
+    if len(_DB_TEXT) >= 8:
+        _DB_TEXT.clear()
+    db = get_domain(domain).database_cls.from_dict(data, source="db")
+    _DB_TEXT[key] = (text, db)
+    return db
 
 
 def score(

@@ -57,21 +57,33 @@ def usage_tokens(message: Message) -> int | None:
     return None
 
 
-def count_tokens(messages: Iterable[Message], roles: Iterable[str]) -> TokenCount:
-    """Tokens of the messages whose role is in ``roles``."""
-    wanted = set(roles)
-    total, used_usage, used_estimate = 0, False, False
+MessageCount = tuple[str, int, bool]
+"""(role, tokens, whether the provider counted them) of one message."""
+
+
+def message_counts(messages: Iterable[Message]) -> list[MessageCount]:
+    """Each message's role and token count (provider's when present, else estimated)."""
+    out = []
     for message in messages:
-        if message.role not in wanted:
-            continue
         counted = usage_tokens(message)
         if counted is None:
-            total += estimate_tokens(message_text(message))
-            used_estimate = True
+            out.append((message.role, estimate_tokens(message_text(message)), False))
         else:
-            total += counted
-            used_usage = True
-    return TokenCount(total, _source(used_usage, used_estimate))
+            out.append((message.role, counted, True))
+    return out
+
+
+def sum_counts(counts: Iterable[MessageCount], roles: Iterable[str]) -> TokenCount:
+    """Tokens of the messages whose role is in ``roles``, from :func:`message_counts`."""
+    wanted = set(roles)
+    chosen = [(n, used) for role, n, used in counts if role in wanted]
+    total = sum(n for n, _ in chosen)
+    return TokenCount(total, _source(any(u for _, u in chosen), any(not u for _, u in chosen)))
+
+
+def count_tokens(messages: Iterable[Message], roles: Iterable[str]) -> TokenCount:
+    """Tokens of the messages whose role is in ``roles``."""
+    return sum_counts(message_counts(messages), roles)
 
 
 def _source(used_usage: bool, used_estimate: bool) -> TokenSource:
