@@ -63,7 +63,7 @@ MessageCount = tuple[str, int, bool]
 
 def message_counts(messages: Iterable[Message]) -> list[MessageCount]:
     """Each message's role and token count (provider's when present, else estimated)."""
-    out = []
+    out: list[MessageCount] = []
     for message in messages:
         counted = usage_tokens(message)
         if counted is None:
