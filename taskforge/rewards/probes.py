@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import fmean
 from typing import Any
 
@@ -316,7 +317,7 @@ def probe_messages(inp: ProbeInput) -> dict[str, list[Message]]:
 
 def probe(
     tasks: Sequence[Task],
-    spec: RewardSpec | str,
+    spec: RewardSpec | str | Path,
     db: Database,
     *,
     domain: str = "retail",
