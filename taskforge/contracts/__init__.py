@@ -1,8 +1,10 @@
 """taskforge data contracts: the one source of truth for every record taskforge reads or writes."""
 
 from taskforge.contracts.base import SCHEMA_VERSION, Contract
+from taskforge.contracts.export import ExportManifest
 from taskforge.contracts.judgment import Blame, FailureCategory, Judgment
 from taskforge.contracts.message import Message, Requestor, Role, ToolCall
+from taskforge.contracts.pool import Curriculum, PoolEntry, PoolMode, PoolStatus, TaskPool
 from taskforge.contracts.reward import (
     ActionCheck,
     CommunicateCheck,
@@ -41,6 +43,7 @@ __all__ = [
     "Certificate",
     "CommunicateCheck",
     "Contract",
+    "Curriculum",
     "DBCheck",
     "Description",
     "DivergentWrite",
@@ -48,6 +51,7 @@ __all__ = [
     "EnvAssertionCheck",
     "EnvFunctionCall",
     "EvaluationCriteria",
+    "ExportManifest",
     "FailureCategory",
     "FieldDiff",
     "InitialState",
@@ -57,6 +61,9 @@ __all__ = [
     "Lineage",
     "Message",
     "NLAssertionCheck",
+    "PoolEntry",
+    "PoolMode",
+    "PoolStatus",
     "Requestor",
     "RewardInfo",
     "RewardType",
@@ -67,6 +74,7 @@ __all__ = [
     "StructuredUserInstructions",
     "Task",
     "TaskIssue",
+    "TaskPool",
     "TaskRecord",
     "Tau2Results",
     "TerminationReason",

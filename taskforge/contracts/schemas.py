@@ -7,8 +7,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from taskforge.contracts.export import ExportManifest
 from taskforge.contracts.judgment import Judgment
 from taskforge.contracts.message import Message
+from taskforge.contracts.pool import TaskPool
 from taskforge.contracts.reward import RewardInfo
 from taskforge.contracts.run import Run
 from taskforge.contracts.task import Task
@@ -22,6 +24,8 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "tau2_results": Tau2Results,
     "run": Run,
     "judgment": Judgment,
+    "task_pool": TaskPool,
+    "export_manifest": ExportManifest,
 }
 
 
