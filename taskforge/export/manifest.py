@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,11 @@ from taskforge.contracts.io import read_json
 from taskforge.errors import DataError
 
 MANIFEST_NAME = "taskforge_export.json"
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """This process's command line as a shell would take it back: ``taskforge ...``."""
+    return shlex.join(["taskforge", *(sys.argv[1:] if argv is None else argv)])
 
 
 def file_hashes(out: Path) -> dict[str, str]:
