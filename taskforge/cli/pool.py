@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from rich.table import Table
@@ -18,6 +18,9 @@ from taskforge.cli.common import (
     emit_json,
     fail,
 )
+
+if TYPE_CHECKING:
+    from taskforge.contracts import PoolMode
 
 app = App(
     help="Task pools: one per round, with lineage, RAFT's union and a curriculum.",
@@ -154,8 +157,8 @@ def _build(
             round_,
             tasks,
             cur,
-            mode=mode,
-            domain=domain,  # type: ignore[arg-type]
+            mode=cast("PoolMode | None", mode),
+            domain=domain,
             command=command_line(),
             config=config,
         )

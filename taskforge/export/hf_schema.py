@@ -97,9 +97,26 @@ def arrow_schema() -> pa.Schema:
     return pa.schema([pa.field(c.name, c.arrow) for c in columns()])
 
 
+def import_datasets() -> Any:
+    """Hugging Face ``datasets``; a clear error when it is missing (a folder named
+    ``datasets``, like this repository's data folder, can stand in its way as a namespace
+    package)."""
+    import importlib
+
+    from taskforge.errors import TaskforgeError
+
+    try:
+        module = importlib.import_module("datasets")
+    except ImportError:
+        module = None
+    if module is None or not hasattr(module, "load_dataset"):
+        raise TaskforgeError("Hugging Face datasets is not installed: pip install 'taskforge[hf]'")
+    return module
+
+
 def hf_features() -> Any:
     """The ``datasets.Features`` that ``load_dataset`` gives the export (needs ``datasets``)."""
-    import datasets
+    datasets = import_datasets()
 
     def feature(kind: str) -> Any:
         if kind == "list<string>":

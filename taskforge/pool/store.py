@@ -180,7 +180,7 @@ def _write_round(con: Any, pool: TaskPool, added: Mapping[str, datetime], now: d
             rows[column].append(value)
     insert_staged(con, "task_pools", TABLE_BY_NAME["task_pools"].arrow(rows), new_only=False)
     dump = pool.model_dump(mode="json")
-    spec = {
+    spec: dict[str, list[Any]] = {
         "pool": [pool.name],
         "round": [pool.round],
         "mode": [pool.mode],
