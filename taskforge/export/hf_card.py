@@ -84,6 +84,11 @@ def _origins(pairs: Sequence[Pair]) -> str:
     return _table(["origin", "generator", "tasks", "how"], rows)
 
 
+def _rounds(pairs: Sequence[Pair]) -> str:
+    by = Counter(e.round for e, _ in pairs)
+    return _table(["round", "tasks"], sorted(by.items()))
+
+
 def _certificates(pairs: Sequence[Pair]) -> str:
     n = len(pairs)
     certified = sum(e.has_certificate for e, _ in pairs)
@@ -154,6 +159,7 @@ def render_card(
         + _pattern_table(splits)
         + (f"\n\nEmpty splits (no file): {', '.join(empty)}." if empty else ""),
         "## Certificates and lineage\n\n" + _certificates(pairs),
+        "## Tasks per round (the round that first offered each task)\n\n" + _rounds(pairs),
         "## Curriculum\n\n" + _curriculum(pool),
         "## Columns\n\n" + _columns(),
         "## Loading\n\n" + _LOADING.format(where="path/or/repo_id", split=first),

@@ -8,6 +8,7 @@ because nested structs get merged across rows by Arrow and differ between tasks.
 from __future__ import annotations
 
 import enum
+import functools
 import types
 import typing
 from dataclasses import dataclass
@@ -76,9 +77,10 @@ _ENTRY_FIELDS = [f for f in PoolEntry.model_fields if f not in ("status", "reaso
 _TASK_FIELDS = [f for f in Task.model_fields if f not in ("id", "origin", "pattern")]
 
 
-def columns() -> list[Column]:
+@functools.cache
+def columns() -> tuple[Column, ...]:
     """Every column of the export, in order."""
-    return [
+    return (
         _field(PoolEntry, "task_id"),
         Column("pool", "string", TaskPool.model_fields["name"].description or ""),
         *(_field(PoolEntry, f) for f in _ENTRY_FIELDS if f != "task_id"),
@@ -89,7 +91,12 @@ def columns() -> list[Column]:
         ),
         Column("n_actions", "int64", "Number of gold actions."),
         *(_field(Task, f) for f in _TASK_FIELDS),
-    ]
+    )
+
+
+@functools.cache
+def _kinds() -> dict[str, str]:
+    return {c.name: c.kind for c in columns()}
 
 
 def arrow_schema() -> pa.Schema:
@@ -138,7 +145,7 @@ def task_row(pool: TaskPool, entry: PoolEntry, task: Task) -> dict[str, Any]:
     row.update({f: getattr(entry, f) for f in _ENTRY_FIELDS if f != "task_id"})
     row["reward_basis"] = [r.value for r in criteria.reward_basis]
     row["n_actions"] = len(task.gold_actions())
-    kinds = {c.name: c.kind for c in columns()}
+    kinds = _kinds()
     for name in _TASK_FIELDS:
         value = data.get(name)
         row[name] = _json(value) if kinds[name] == JSON else value
@@ -147,7 +154,7 @@ def task_row(pool: TaskPool, entry: PoolEntry, task: Task) -> dict[str, Any]:
 
 def row_to_task(row: dict[str, Any]) -> Task:
     """The task a row holds (inverse of :func:`task_row`)."""
-    kinds = {c.name: c.kind for c in columns()}
+    kinds = _kinds()
     data: dict[str, Any] = {
         "id": row["task_id"],
         "origin": row["origin"],

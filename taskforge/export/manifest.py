@@ -8,12 +8,13 @@ SHA-256 of every other file in the export, so an export can be checked and made 
 from __future__ import annotations
 
 import hashlib
-import json
 import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from taskforge.contracts import ExportManifest, TaskPool
 from taskforge.contracts.io import read_json
@@ -63,7 +64,7 @@ def write_manifest(
         files=file_hashes(out),
         extra=dict(extra or {}),
     )
-    text = json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False)
+    text = orjson.dumps(manifest.model_dump(mode="json"), option=orjson.OPT_INDENT_2).decode()
     write_atomic(out / MANIFEST_NAME, text + "\n")
     return manifest
 

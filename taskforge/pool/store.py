@@ -80,6 +80,14 @@ def _stored(wh: Warehouse, name: str, round_: int) -> _Stored | None:
     )
 
 
+def _previous(wh: Warehouse, name: str, round_: int) -> _Stored | None:
+    """The pool's last round before ``round_`` (None for a new pool)."""
+    before = wh.scalar(
+        "SELECT max(round) FROM pool_rounds WHERE pool = ? AND round < ?", [name, round_]
+    )
+    return None if before is None else _stored(wh, name, int(before))
+
+
 def _row(e: PoolEntry) -> tuple[Any, ...]:
     return (e.task_uid, e.pattern, e.status, e.reason, e.pass_rate, e.n_trials)
 
@@ -114,31 +122,7 @@ def build_pool(
     one transaction, and a rebuild that changes nothing writes nothing.
     """
     stored = _stored(wh, name, round_)
-    domain = domain or (stored.domain if stored else "retail")
-    mode = mode or (stored.mode if stored else "on-policy")
-    if curriculum is None and stored is not None:
-        curriculum = stored.curriculum
-    new = keyed(tasks, domain)
-    known = load_tasks_by_uid(wh, sorted(stored.added_at)) if stored else {}
-    candidates = {**known, **new}
-    if not candidates:
-        raise DataError(f"pool {name!r} round {round_}: no tasks (give a tasks file)")
-    entries = [entry_for(t, uid, domain, round_) for uid, t in candidates.items()]
-    evidence = task_evidence(wh, list(candidates), curriculum.runs if curriculum else None)
-    entries = sort_entries(apply_curriculum(entries, evidence, curriculum))
-    merged = merge_config(stored.config if stored else {}, config or {})
-    commands = list(stored.commands) if stored else []
-    pool = TaskPool(
-        name=name,
-        round=round_,
-        mode=mode,
-        domain=domain,
-        curriculum=curriculum,
-        entries=entries,
-        config=merged,
-        commands=commands,
-        created_at=_iso(stored.created_at) if stored else None,
-    )
+    pool, new = _compose(wh, name, round_, stored, tasks, curriculum, mode, domain, config)
     if stored is not None and _unchanged(stored, pool):
         return pool
     if command:
@@ -146,9 +130,51 @@ def build_pool(
     now = _now()
     pool.created_at = _iso(stored.created_at if stored and stored.created_at else now)
     with wh.transaction() as con:
-        _write_tasks(con, [(uid, new[uid]) for uid in new if uid not in known], domain)
+        _write_tasks(con, list(new.items()), pool.domain)
         _write_round(con, pool, stored.added_at if stored else {}, now)
     return pool
+
+
+def _compose(
+    wh: Warehouse,
+    name: str,
+    round_: int,
+    stored: _Stored | None,
+    tasks: Sequence[Task],
+    curriculum: Curriculum | None,
+    mode: PoolMode | None,
+    domain: str | None,
+    config: Mapping[str, Any] | None,
+) -> tuple[TaskPool, dict[str, Task]]:
+    """The round as it should be now, and the tasks the warehouse does not hold for it yet.
+
+    Mode, domain and curriculum not given come from the round itself, else from the pool's
+    previous round, else the defaults (on-policy, retail, no curriculum).
+    """
+    base = stored or _previous(wh, name, round_)
+    domain = domain or (base.domain if base else "retail")
+    mode = mode or (base.mode if base else "on-policy")
+    if curriculum is None and base is not None:
+        curriculum = base.curriculum
+    known = load_tasks_by_uid(wh, sorted(stored.added_at)) if stored else {}
+    new = {uid: t for uid, t in keyed(tasks, domain).items() if uid not in known}
+    candidates = {**known, **new}
+    if not candidates:
+        raise DataError(f"pool {name!r} round {round_}: no tasks (give a tasks file)")
+    entries = [entry_for(t, uid, domain, round_) for uid, t in candidates.items()]
+    evidence = task_evidence(wh, list(candidates), curriculum.runs if curriculum else None)
+    pool = TaskPool(
+        name=name,
+        round=round_,
+        mode=mode,
+        domain=domain,
+        curriculum=curriculum,
+        entries=sort_entries(apply_curriculum(entries, evidence, curriculum)),
+        config=merge_config(stored.config if stored else {}, config or {}),
+        commands=list(stored.commands) if stored else [],
+        created_at=_iso(stored.created_at) if stored else None,
+    )
+    return pool, new
 
 
 def _unchanged(stored: _Stored, pool: TaskPool) -> bool:

@@ -144,3 +144,15 @@ def test_version_1_warehouse_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> N
         assert wh.con.execute("SELECT pool, status FROM task_pools").fetchall() == [("old", None)]
         assert wh.counts()["pool_rounds"] == 0
         assert list_pools(wh)[0]["n_active"] == 1  # a v1 row counts as active
+
+
+def test_a_new_round_carries_over_the_previous_rounds_settings(
+    tmp_path: Path, targeted: list[Task]
+) -> None:
+    cur = Curriculum(quotas={"*": 1}, retire_after=2)
+    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+        build_pool(wh, "p", 1, targeted[:4], cur, mode="raft-union")
+        second = build_pool(wh, "p", 2, targeted[4:])
+        third = build_pool(wh, "p", 3, targeted[:2], Curriculum(), mode="on-policy")
+    assert (second.mode, second.curriculum) == ("raft-union", cur)
+    assert (third.mode, third.curriculum) == ("on-policy", Curriculum())
