@@ -123,3 +123,17 @@ def test_base_is_reserved_and_policy_can_be_replaced(
     assert (out / ROOT / "policy.md").read_text() == "# policy\n"
     splits = json.loads((out / ROOT / "split_tasks.json").read_text())
     assert splits["all"] == splits["base"]
+
+
+def test_tau2s_own_tasks_come_back_unchanged(
+    tmp_path: Path, tau2_dir: Path, tau2_db: Database
+) -> None:
+    from taskforge.pool import pool_from_tasks
+
+    tasks = load_tasks(tau2_dir / "tasks.json")
+    out = export_tau2(pool_from_tasks("tau2", 0, tasks), tasks, tau2_db, tmp_path / "t").out
+    original = {t["id"]: t for t in json.loads((tau2_dir / "tasks.json").read_text())}
+    exported = json.loads((out / ROOT / "tasks.json").read_text())
+    assert {t["id"]: t for t in exported} == original
+    splits = json.loads((out / ROOT / "split_tasks.json").read_text())
+    assert sorted(splits["base"]) == sorted(original) and len(splits["test"]) > 0
