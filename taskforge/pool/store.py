@@ -39,6 +39,10 @@ class _Stored:
     rows: set[tuple[Any, ...]]
 
 
+_V1_SPEC = ("on-policy", "retail", None, None, None, None)
+"""What a round written before schema v2 (no pool_rounds row) is taken to be."""
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -60,14 +64,7 @@ def _stored(wh: Warehouse, name: str, round_: int) -> _Stored | None:
     ).fetchall()
     if spec is None and not rows:
         return None
-    mode, domain, cur, config, commands, created = spec or (
-        "on-policy",
-        "retail",
-        None,
-        None,
-        None,
-        None,
-    )
+    mode, domain, cur, config, commands, created = spec or _V1_SPEC
     return _Stored(
         mode=mode,
         domain=domain,
