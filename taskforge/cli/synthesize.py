@@ -66,8 +66,10 @@ def synthesize(
     console.print(f"wrote {len(report.accepted)} tasks to {out}")
     for pattern, row in summary.get("targeting", {}).get("patterns", {}).items():
         console.print(
-            f"{pattern}: rate {row['pattern_rate_targeted']} on targeted tasks vs "
-            f"{row['pattern_rate_naive']} on naive ones, precision {row['targeting_precision']}"
+            f"{pattern}: failure rate {row['failure_rate_targeted']} on targeted tasks vs "
+            f"{row['failure_rate_naive']} on naive ones ({row['failure_ratio']}x); pattern rate "
+            f"{row['pattern_rate_targeted']} vs {row['pattern_rate_naive']}; precision "
+            f"{row['precision']} (of new failures: {row['precision_new']})"
         )
 
 

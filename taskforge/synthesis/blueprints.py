@@ -6,14 +6,20 @@ then turns the blueprint into a user scenario with the difficulty put into the w
 samplers live in :data:`SAMPLERS` (one per failure family, open to new ones through
 :func:`register_sampler`):
 
-* ``multi_order`` - the user has two or more orders in the status the write needs, and the
-  target shares a product with another of them; the wording names the target only by another
-  product that no other candidate order contains (provokes ``wrong_order``);
+* ``multi_order`` - the user has two or more orders in the status the write (a cancellation,
+  an address or a payment change) needs, and the target shares a product with another of
+  them; the user does not know the order ids and names the target only by another product
+  that no other candidate order contains (provokes ``wrong_order``);
 * ``variant_selection`` - a swap to a variant that differs in exactly one option from another
-  available variant of the same product (provokes ``wrong_variant``);
-* ``multi_write`` - two or three writes on different orders in one call (``early_stop``);
+  available variant of the same product, on an option the swap keeps as it is; the user
+  states only the options that change, so both variants fit until one clarifying question
+  (provokes ``wrong_variant``);
+* ``multi_write`` - two or three writes in one call, each on an order that is the user's only
+  candidate for its tool, so that keeping track of every request is the one difficulty
+  (provokes ``early_stop``);
 * ``payment_difference`` - a swap whose positive price difference must be paid with a gift
-  card that is not the order's original method (``skip_confirmation``).
+  card that is not the order's original method, which the user insists on
+  (``skip_confirmation``: an unconfirmed write charges the original method).
 
 Every blueprint is checked by replaying its gold actions on a fresh copy of the DB.
 """
@@ -89,7 +95,9 @@ class Request:
     items: tuple[str, ...] = ()
     """The items acted on: product name and options."""
     new_options: tuple[str, ...] = ()
-    """For swaps: the wanted options of each new variant, position by position."""
+    """For swaps: the options of each new variant the user states, position by position."""
+    kept_options: tuple[str, ...] = ()
+    """For vague swaps: the new variant's other options, kept as on the item (said if asked)."""
     near_miss: tuple[str, ...] = ()
     """For swaps: 'option: value' the user must not get (a near-identical variant's value)."""
     payment: str | None = None
@@ -118,8 +126,8 @@ class Blueprint:
 
     @property
     def targets(self) -> tuple[str, ...]:
-        """The order ids (or 'user:<id>') the writes act on."""
-        return tuple(r.order_id for r in self.requests)
+        """The order ids (or 'user:<id>') the writes act on, each once."""
+        return tuple(dict.fromkeys(r.order_id for r in self.requests))
 
 
 Sampler = Callable[[Database, random.Random], "Blueprint | None"]
@@ -329,7 +337,7 @@ def sample_multi_order(db: Database, rng: random.Random) -> Blueprint | None:
     The hint product is contained in the target and in no other order the tool could act on,
     and no other candidate's product name occurs inside it, so the wording stays determinable.
     """
-    tool = rng.choice((_CANCEL, _ADDRESS, _PAYMENT, _RETURN))
+    tool = rng.choice((_CANCEL, _ADDRESS, _PAYMENT))
     user = _random_user(db, rng)
     candidates = _candidates(db, user, tool)
     if len(candidates) < 2:
@@ -347,12 +355,7 @@ def sample_multi_order(db: Database, rng: random.Random) -> Blueprint | None:
     if not shared or not hints:
         return None
     hint = rng.choice(hints)
-    part = (
-        _return(user, target, [hint])
-        if tool == _RETURN
-        else _write_for(db, user, target, tool, rng)
-    )
-    part = _with_read(part)
+    part = _with_read(_write_for(db, user, target, tool, rng))
     if part is None:
         return None
     request = _replace(part[0], order_hint=hint["name"])
@@ -403,7 +406,8 @@ def _swap_part(
     user: Record,
     **extra: Any,
 ) -> tuple[Request, list[Call]]:
-    """Request and calls (order read, product reads, the swap) of an item swap."""
+    """Request and calls (order read, product reads, the swap) of an item swap (``extra``
+    overrides request fields, e.g. vague ``new_options``)."""
     oid = order["order_id"]
     args = {
         "order_id": oid,
@@ -411,15 +415,13 @@ def _swap_part(
         "new_item_ids": [new["item_id"] for _, new in swaps],
         "payment_method_id": payer,
     }
-    request = Request(
-        tool,
-        oid,
-        REQUIRED_ORDER_STATUS[tool],
-        items=tuple(_item_words(old) for old, _ in swaps),
-        new_options=tuple(_options(new["options"]) for _, new in swaps),
-        payment=_methods(user)[payer],
+    fields: dict[str, Any] = {
+        "items": tuple(_item_words(old) for old, _ in swaps),
+        "new_options": tuple(_options(new["options"]) for _, new in swaps),
+        "payment": _methods(user)[payer],
         **extra,
-    )
+    }
+    request = Request(tool, oid, REQUIRED_ORDER_STATUS[tool], **fields)
     pids = dict.fromkeys(old["product_id"] for old, _ in swaps)
     reads: list[Call] = [("get_product_details", {"product_id": p}) for p in pids]
     return request, [("get_order_details", {"order_id": oid}), *reads, (tool, args)]
@@ -435,15 +437,27 @@ def _swap_order(db: Database, rng: random.Random, tool: str) -> tuple[Record, Re
     return order, db.tables["users"][order["user_id"]]
 
 
+def _split_options(item: Record, new: Record) -> tuple[str, str]:
+    """The new variant's options that change, and those it keeps from the item, in words."""
+    changed = {k: v for k, v in new["options"].items() if item["options"].get(k) != v}
+    kept = {k: v for k, v in new["options"].items() if k not in changed}
+    return _options(changed), _options(kept)
+
+
 def sample_variant_selection(db: Database, rng: random.Random) -> Blueprint | None:
-    """A swap to a variant that differs in exactly one option from another available one."""
+    """A swap to a variant that differs in exactly one option, which the swap keeps, from
+    another available one: stated by what changes, the description fits both."""
     tool = rng.choice(_SWAP_TOOLS)
     picked = _swap_order(db, rng, tool)
     if picked is None:
         return None
     order, user = picked
     item = rng.choice(_distinct_items(order))
-    pairs = _near_misses(db.tables["products"][item["product_id"]], item)
+    pairs = [
+        (target, other, key)
+        for target, other, key in _near_misses(db.tables["products"][item["product_id"]], item)
+        if target["options"].get(key) == item["options"].get(key)
+    ]
     if not pairs:
         return None
     target, other, key = rng.choice(pairs)
@@ -455,10 +469,20 @@ def sample_variant_selection(db: Database, rng: random.Random) -> Blueprint | No
         return None
     payer = original if original in usable else rng.choice(usable)
     near = (f"{key}: {other['options'][key]}",)
-    part = _swap_part(order, tool, [(item, target)], payer, user, near_miss=near)
+    changed, kept = _split_options(item, target)
+    part = _swap_part(
+        order,
+        tool,
+        [(item, target)],
+        payer,
+        user,
+        near_miss=near,
+        new_options=(changed,),
+        kept_options=(kept,),
+    )
     bp = _blueprint("variant_selection", db, user, rng, [part])
     if bp is not None:
-        bp.knobs.update(variant_description="all_options", differing_option=key)
+        bp.knobs.update(variant_description="what_changes", differing_option=key)
     return bp
 
 
@@ -499,21 +523,51 @@ def sample_payment_difference(db: Database, rng: random.Random) -> Blueprint | N
 # -- multi_write --------------------------------------------------------------------------------
 
 
+_PENDING_PLANS = ((_ADDRESS,), (_PAYMENT,), (_CANCEL,), (_ADDRESS, _PAYMENT), (_PAYMENT, _CANCEL))
+"""Writes on a user's one pending order: one, or two in a row."""
+
+
+def _pending_writes(
+    db: Database, user: Record, order: Record, rng: random.Random
+) -> list[tuple[Request, list[Call]]]:
+    """One or two writes on the user's only pending order (none if it is not the only one)."""
+    if _candidates(db, user, _ADDRESS) != [order["order_id"]] or order["status"] != "pending":
+        return []
+    parts = [_with_read(_write_for(db, user, order, t, rng)) for t in rng.choice(_PENDING_PLANS)]
+    return [p for p in parts if p is not None]
+
+
+def _isolated_return(
+    db: Database, user: Record, order: Record, rng: random.Random
+) -> list[tuple[Request, list[Call]]]:
+    """A one-item return whose product no other delivered order of the user contains."""
+    orders = db.tables["orders"]
+    others = {
+        i["product_id"]
+        for oid in _candidates(db, user, _RETURN)
+        if oid != order["order_id"]
+        for i in orders[oid]["items"]
+    }
+    items = [i for i in _distinct_items(order) if i["product_id"] not in others]
+    part = _with_read(_return(user, order, [rng.choice(items)])) if items else None
+    return [part] if part is not None else []
+
+
 def sample_multi_write(db: Database, rng: random.Random) -> Blueprint | None:
-    """Two or three writes on different orders of one user, each order named by id."""
+    """Two or three writes of one user, each order named by id and the only candidate order
+    of its tool (so no write can go to a confusable order)."""
     user = _random_user(db, rng)
     orders = db.tables["orders"]
     oids = [o for o in user["orders"] if orders[o]["status"] in ("pending", "delivered")]
-    if len(oids) < 2:
-        return None
     rng.shuffle(oids)
-    parts = []
-    for oid in oids[: rng.choice((2, 2, 3))]:
+    parts: list[tuple[Request, list[Call]]] = []
+    for oid in oids:
         order = orders[oid]
-        tools = (_CANCEL, _ADDRESS, _PAYMENT) if order["status"] == "pending" else (_RETURN,)
-        part = _with_read(_write_for(db, user, order, rng.choice(tools), rng))
-        if part is not None:
-            parts.append(part)
+        if order["status"] == "pending":
+            parts += _pending_writes(db, user, order, rng)
+        else:
+            parts += _isolated_return(db, user, order, rng)
+    parts = parts[:3]
     if len(parts) < 2:
         return None
     bp = _blueprint("multi_write", db, user, rng, parts)

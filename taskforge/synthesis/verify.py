@@ -9,7 +9,14 @@ Checks, each recorded in the certificate:
 * ``targets_identified`` - what the scenario says determines the records the gold writes
   touch: the user's identity resolves (an email, or a name and zip code, of that user) and
   every order written to is named in the scenario or is the user's only order that the tool
-  could act on.
+  could act on; every option value of every new variant a swap writes is in the scenario, and
+  where the reason for the call states only part of them (a vague description that fits
+  several available variants), the rest is in the scenario for one clarifying question, and
+  only one such question is needed.
+
+The checks on words are lexical (names, ids, values found in the text): they hold for the
+template writer's wording by construction and catch a writer that drops a fact; an LLM
+writer's text is also checked by an LLM (:mod:`taskforge.synthesis.llm`).
 
 Rejected candidates keep their reasons; the acceptance rate is a figure worth reporting.
 """
@@ -106,6 +113,65 @@ def _status_ok(status: str, wanted: str, tool: str) -> bool:
     return wanted in status if tool in LOOSE_PENDING_TOOLS else status == wanted
 
 
+def _mentions(text: str, value: str) -> bool:
+    """Whether ``value`` occurs in ``text`` as a whole word (case-blind unless it is short)."""
+    flags = re.IGNORECASE if len(value) > 2 else 0
+    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, flags) is not None
+
+
+def _swaps(task: Task, db: Database) -> list[tuple[str, Any, Any, Any]]:
+    """(tool, order, old item, new variant) of every gold swap, on the task's DB."""
+    out = []
+    orders, products = db.tables["orders"], db.tables["products"]
+    for action in task.gold_actions():
+        order = orders.get(str(action.arguments.get("order_id")))
+        new_ids = action.arguments.get("new_item_ids") or []
+        if order is None or not new_ids:
+            continue
+        for old_id, new_id in zip(action.arguments.get("item_ids") or [], new_ids, strict=False):
+            old = next((i for i in order["items"] if i["item_id"] == old_id), None)
+            product = products.get(str(old["product_id"])) if old else None
+            new = product["variants"].get(new_id) if product else None
+            if new is not None:
+                out.append((action.name, order, old, new))
+    return out
+
+
+def variants_identified(task: Task, db: Database) -> tuple[list[str], int]:
+    """Reasons why the new variants of the gold swaps are not determined by the scenario, and
+    how many clarifying questions the reason for the call leaves to ask."""
+    text = scenario_text(task)
+    instructions = task.user_scenario.instructions
+    reason = instructions if isinstance(instructions, str) else instructions.reason_for_call
+    problems, questions = [], 0
+    for tool, order, old, new in _swaps(task, db):
+        missing = [f"{k}: {v}" for k, v in new["options"].items() if not _mentions(text, v)]
+        if missing:
+            problems.append(f"new variant of {tool} on {order['order_id']}: {missing} not said")
+            continue
+        said = reason
+        for item in order["items"]:
+            said = said.replace(_item_text(item), "")
+        stated = {k: v for k, v in new["options"].items() if _mentions(said, v)}
+        product = db.tables["products"][str(old["product_id"])]
+        fits = [
+            v
+            for v in product["variants"].values()
+            if v["available"]
+            and v["item_id"] != old["item_id"]
+            and all(v["options"].get(k) == value for k, value in stated.items())
+        ]
+        questions += len(fits) > 1
+    if questions > 1:
+        problems.append(f"{questions} vague variant descriptions: more than one question")
+    return problems, questions
+
+
+def _item_text(item: Any) -> str:
+    options = ", ".join(f"{k}: {v}" for k, v in item["options"].items())
+    return f"{item['name']} ({options})" if options else str(item["name"])
+
+
 def targets_identified(task: Task, toolkit_cls: type[Toolkit], db: Database) -> list[str]:
     """Reasons why the scenario does not determine the gold writes' targets (empty: it does)."""
     user_id = _target_user(task, toolkit_cls, db)
@@ -122,7 +188,7 @@ def targets_identified(task: Task, toolkit_cls: type[Toolkit], db: Database) -> 
     for tool, orders in sorted(targets.items()):
         if not _order_identified(text, tool, orders, user, db):
             problems.append(f"orders {sorted(orders)} of {tool} are not determined by the scenario")
-    return problems
+    return problems + variants_identified(task, db)[0]
 
 
 def verify_task(
@@ -153,10 +219,22 @@ def verify_task(
         targets_identified=not identity,
         db_hash=db.hash,
         gold_end_hash=evaluator.gold(task).hash,
-        checks={"gold_reward": gold, "information_only": info_only, "reasons": reasons},
+        checks={
+            "gold_reward": gold,
+            "information_only": info_only,
+            "clarifying_questions": variants_identified(task, db)[1],
+            "reasons": reasons,
+        },
         verifier_version=VERIFIER_VERSION,
     )
     return Verdict(task.id, not reasons, reasons, certificate if not reasons else None)
 
 
-__all__ = ["VERIFIER_VERSION", "Verdict", "identity_resolves", "targets_identified", "verify_task"]
+__all__ = [
+    "VERIFIER_VERSION",
+    "Verdict",
+    "identity_resolves",
+    "targets_identified",
+    "variants_identified",
+    "verify_task",
+]

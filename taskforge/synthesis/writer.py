@@ -62,8 +62,9 @@ _ENDINGS: dict[str, tuple[str, ...]] = {
         "'yes' only when the agent names the right order, then end the conversation.",
     ),
     "variant_selection": (
-        "State every option of the variant you want. Confirm with 'yes' only when the agent "
-        "lists exactly that variant, then end the conversation.",
+        "Describe the new variant only by what changes; give its other options only if the "
+        "agent asks. Confirm with 'yes' only when the agent lists exactly that variant, then "
+        "end the conversation.",
     ),
     "multi_write": (
         "Make sure every one of your requests is handled before you end the conversation; if "
@@ -156,8 +157,15 @@ def _known(bp: Blueprint) -> str:
     ident = bp.identity
     name = f"{ident.first_name} {ident.last_name}"
     if ident.email:
-        return f"You are {name} and your email address is {ident.email}."
-    return f"You are {name} and your zip code is {ident.zip}."
+        known = f"You are {name} and your email address is {ident.email}."
+    else:
+        known = f"You are {name} and your zip code is {ident.zip}."
+    for request in bp.requests:
+        for item, kept in zip(request.items, request.kept_options, strict=False):
+            if kept:
+                product = item.split(" (", 1)[0]
+                known += f" The new {product} should keep the {kept} of the one you have."
+    return known
 
 
 def _unknown(bp: Blueprint) -> str:
@@ -210,19 +218,21 @@ def _swap_ask(request: Request, ref: str, rng: random.Random) -> str:
     verb, prep = _SWAP_VERBS[request.tool]
     pairs = [
         f"the {old} {prep} {ref} for the same product with {_variant_words(new, rng)}"
+        + (" instead" if request.kept_options else "")
         for old, new in zip(request.items, request.new_options, strict=True)
     ]
     text = f"{verb} " + "; and ".join(pairs)
-    if request.near_miss:
+    if request.near_miss and not request.kept_options:
         text += f" (not the one with {_join(list(request.near_miss))})"
     if request.original_payment:
         return text + rng.choice(
             (
                 f", paying the price difference with {request.payment}, not with "
                 f"{request.original_payment}",
-                f". You want the extra cost charged to {request.payment} rather than "
+                f". You want the price difference charged to {request.payment} rather than "
                 f"{request.original_payment}, which you used for the order",
-                f"; the difference in price should be paid with {request.payment}",
+                f"; the difference in price should be paid with {request.payment} instead of "
+                f"{request.original_payment}",
             )
         )
     return text + f", settling any price difference with {request.payment}"
