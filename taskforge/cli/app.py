@@ -16,6 +16,7 @@ from taskforge.cli import (
     synthesize,
     tasks,
     tools,
+    verify,
 )
 from taskforge.cli.common import App
 
@@ -39,6 +40,7 @@ app.command("mine")(mine.mine)
 app.command("report")(report.report)
 app.command("synthesize")(synthesize.synthesize)
 app.command("demo")(demo.demo)
+app.command("verify")(verify.verify)
 
 
 def main() -> None:

@@ -749,7 +749,7 @@ class LLMVerdict(BaseModel):
     evidence: list[str] = Field(default_factory=list)
 
 
-def _json_object(text: str) -> Any:
+def json_object(text: str) -> Any:
     """The JSON object in ``text``: the whole text, a fenced block, or the outermost braces."""
     stripped = text.strip()
     fenced = re.search(r"```(?:json)?\s*(.*?)```", stripped, re.DOTALL)
@@ -773,7 +773,7 @@ def parse_verdict(text: str, n_messages: int) -> LLMVerdict:
         ValueError: not a JSON object, a field missing or invalid, or a decisive step that is
             not a message index.
     """
-    data = _json_object(text)
+    data = json_object(text)
     if not isinstance(data, dict):
         raise ValueError("the answer is not a JSON object")
     try:
@@ -891,7 +891,7 @@ class LLMJudge:
         json_mode: bool = True,
         seed: int | None = 0,
     ) -> None:
-        self.client = _json_client(client) if json_mode else client
+        self.client = json_client(client) if json_mode else client
         self.model = client.role.model
         self.prompt_version = prompt_version
         self.fallback = fallback or DiagnosticJudge(toolkit_cls or _retail_tools())
@@ -959,7 +959,7 @@ class LLMJudge:
         )
 
 
-def _json_client(client: LLMClient) -> LLMClient:
+def json_client(client: LLMClient) -> LLMClient:
     """The same client asking for JSON output (sharing its limit, cache and meter)."""
     role = client.role
     if "response_format" in role.extra:

@@ -422,6 +422,4 @@ def _order_hint(state: State, request: Request, text: str) -> str | None:
     elsewhere = {_squash(i["name"]) for o in others for i in o.get("items", [])}
     squashed = _squash(text)
     names = sorted({str(i["name"]) for i in order["items"]}, key=len, reverse=True)
-    return next(
-        (n for n in names if _squash(n) in squashed and _squash(n) not in elsewhere), None
-    )
+    return next((n for n in names if _squash(n) in squashed and _squash(n) not in elsewhere), None)

@@ -428,9 +428,7 @@ class ScriptedPolicy:
         if not confirmed and not skipped:
             text = f"Here are the details: {plan.details}.{plan.payment_phrase}"
             return _say(f"{text} Do you confirm {CONFIRM_MARK}?")
-        later = any(
-            who == "assistant" and p < pos and DONE_PHRASE in t for p, who, t in conv.texts
-        )
+        later = any(who == "assistant" and p < pos and DONE_PHRASE in t for p, who, t in conv.texts)
         if self._fires("early_stop", later):
             return _say(f"Your request has been submitted successfully. {DONE_PHRASE}")
         if skipped and skip_hard:
@@ -609,7 +607,9 @@ def _requested_order(
 def _confusable_orders(plan: _Plan, conv: _Conversation) -> list[dict[str, Any]]:
     """The write on the user's other candidate orders, those sharing a product first."""
     options = _wrong_order(plan, conv)
-    names = {i["name"] for i in conv.orders.get(str(plan.args.get("order_id")), {}).get("items", [])}
+    names = {
+        i["name"] for i in conv.orders.get(str(plan.args.get("order_id")), {}).get("items", [])
+    }
     sharing = [
         o
         for o in options

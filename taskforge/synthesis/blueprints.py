@@ -40,17 +40,17 @@ from taskforge.env.domains.retail.tools import (
     RetailTools,
 )
 from taskforge.env.replay import Environment
-from taskforge.synthesis.seed import (
+from taskforge.synthesis.grounding import (
     Call,
-    _address_words,
-    _alternatives,
-    _can_pay,
-    _distinct_addresses,
-    _distinct_items,
-    _item_words,
-    _methods,
-    _name_zip,
-    _options,
+    address_words,
+    alternatives,
+    can_pay,
+    distinct_addresses,
+    distinct_items,
+    item_words,
+    name_zip,
+    options_text,
+    user_methods,
 )
 
 FAMILY_PATTERNS: dict[str, str] = {
@@ -199,11 +199,11 @@ def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9#]", "", text.lower())
 
 
-def _identity(db: Database, user: Record, rng: random.Random) -> tuple[Identity, Call] | None:
+def identity_of(db: Database, user: Record, rng: random.Random) -> tuple[Identity, Call] | None:
     """A unique identity of the user (email or name + zip) and its lookup call."""
     users = db.tables["users"].values()
     email_ok = sum(u["email"].lower() == user["email"].lower() for u in users) == 1
-    zip_ok = sum(_name_zip(u) == _name_zip(user) for u in users) == 1
+    zip_ok = sum(name_zip(u) == name_zip(user) for u in users) == 1
     first, last = user["name"]["first_name"], user["name"]["last_name"]
     if email_ok and (not zip_ok or rng.random() < 0.5):
         lookup: Call = ("find_user_id_by_email", {"email": user["email"]})
@@ -220,7 +220,7 @@ def _status_ok(status: str, tool: str) -> bool:
     return wanted in status if tool in LOOSE_PENDING_TOOLS else status == wanted
 
 
-def _candidates(db: Database, user: Record, tool: str) -> list[str]:
+def candidates(db: Database, user: Record, tool: str) -> list[str]:
     """The user's orders that ``tool`` could act on."""
     orders = db.tables["orders"]
     return [oid for oid in user["orders"] if _status_ok(orders[oid]["status"], tool)]
@@ -231,7 +231,7 @@ def _random_user(db: Database, rng: random.Random) -> Record:
     return users[rng.choice(sorted(users))]
 
 
-def _blueprint(
+def assemble_blueprint(
     family: str,
     db: Database,
     user: Record,
@@ -239,7 +239,7 @@ def _blueprint(
     parts: list[tuple[Request, list[Call]]],
 ) -> Blueprint | None:
     """Assemble a blueprint: identity lookup, user details, then each request's calls."""
-    auth = _identity(db, user, rng)
+    auth = identity_of(db, user, rng)
     if auth is None or not parts:
         return None
     identity, lookup = auth
@@ -268,10 +268,10 @@ def _cancel(order: Record, rng: random.Random) -> tuple[Request, list[Call]]:
 
 def _new_address(db: Database, order: Record, rng: random.Random) -> tuple[Request, list[Call]]:
     addresses = [
-        a for a in _distinct_addresses(db.tables["users"].values()) if a != order["address"]
+        a for a in distinct_addresses(db.tables["users"].values()) if a != order["address"]
     ]
     address, oid = rng.choice(addresses), order["order_id"]
-    request = Request(_ADDRESS, oid, "pending", address=_address_words(address))
+    request = Request(_ADDRESS, oid, "pending", address=address_words(address))
     return request, [(_ADDRESS, {"order_id": oid, **address})]
 
 
@@ -281,8 +281,8 @@ def _new_payment(
     history = order["payment_history"]
     if len(history) != 1 or history[0]["transaction_type"] != "payment":
         return None
-    old, amount, methods = history[0]["payment_method_id"], history[0]["amount"], _methods(user)
-    usable = [m for m in methods if m != old and _can_pay(user["payment_methods"][m], amount)]
+    old, amount, methods = history[0]["payment_method_id"], history[0]["amount"], user_methods(user)
+    usable = [m for m in methods if m != old and can_pay(user["payment_methods"][m], amount)]
     if not usable or old not in methods:
         return None
     new, oid = rng.choice(usable), order["order_id"]
@@ -292,7 +292,7 @@ def _new_payment(
 
 def _return(user: Record, order: Record, items: list[Record]) -> tuple[Request, list[Call]] | None:
     original = order["payment_history"][0]["payment_method_id"]
-    methods = _methods(user)
+    methods = user_methods(user)
     if original not in methods or not items:
         return None
     args = {"order_id": order["order_id"], "item_ids": [i["item_id"] for i in items]}
@@ -300,7 +300,7 @@ def _return(user: Record, order: Record, items: list[Record]) -> tuple[Request, 
         _RETURN,
         order["order_id"],
         "delivered",
-        items=tuple(_item_words(i) for i in items),
+        items=tuple(item_words(i) for i in items),
         payment=methods[original],
     )
     return request, [(_RETURN, {**args, "payment_method_id": original})]
@@ -316,7 +316,7 @@ def _write_for(
         return _new_address(db, order, rng)
     if tool == _PAYMENT:
         return _new_payment(user, order, rng)
-    items = _distinct_items(order)
+    items = distinct_items(order)
     return _return(user, order, [rng.choice(items)]) if items else None
 
 
@@ -331,42 +331,51 @@ def _with_read(part: tuple[Request, list[Call]] | None) -> tuple[Request, list[C
 # -- multi_order --------------------------------------------------------------------------------
 
 
-def sample_multi_order(db: Database, rng: random.Random) -> Blueprint | None:
-    """A user with >= 2 candidate orders sharing a product; the target is named by another.
+def order_hint(
+    db: Database, user: Record, target: Record, tool: str, rng: random.Random
+) -> tuple[str, str] | None:
+    """A product that singles ``target`` out among the user's orders ``tool`` could act on,
+    and a product it shares with another of them; None unless both exist.
 
-    The hint product is contained in the target and in no other order the tool could act on,
-    and no other candidate's product name occurs inside it, so the wording stays determinable.
+    The hint is in the target and in no other candidate, and no other candidate's product
+    name occurs inside its words, so a wording by product stays determinable.
     """
-    tool = rng.choice((_CANCEL, _ADDRESS, _PAYMENT))
-    user = _random_user(db, rng)
-    candidates = _candidates(db, user, tool)
-    if len(candidates) < 2:
-        return None
     orders = db.tables["orders"]
-    target = orders[rng.choice(candidates)]
-    others = [orders[c] for c in candidates if c != target["order_id"]]
+    others = [orders[c] for c in candidates(db, user, tool) if c != target["order_id"]]
     other_names = {i["name"] for o in others for i in o["items"]}
     shared = sorted({i["name"] for i in target["items"]} & other_names)
     hints = [
         i
-        for i in _distinct_items(target)
-        if not any(_squash(n) in _squash(_item_words(i)) for n in other_names)
+        for i in distinct_items(target)
+        if not any(_squash(n) in _squash(item_words(i)) for n in other_names)
     ]
     if not shared or not hints:
         return None
-    hint = rng.choice(hints)
-    part = _with_read(_write_for(db, user, target, tool, rng))
-    if part is None:
+    return rng.choice(hints)["name"], shared[0]
+
+
+def sample_multi_order(db: Database, rng: random.Random) -> Blueprint | None:
+    """A user with >= 2 candidate orders sharing a product; the target is named by another."""
+    tool = rng.choice((_CANCEL, _ADDRESS, _PAYMENT))
+    user = _random_user(db, rng)
+    found = candidates(db, user, tool)
+    if len(found) < 2:
         return None
-    request = _replace(part[0], order_hint=hint["name"])
-    bp = _blueprint("multi_order", db, user, rng, [(request, part[1])])
+    target = db.tables["orders"][rng.choice(found)]
+    hint = order_hint(db, user, target, tool, rng)
+    part = _with_read(_write_for(db, user, target, tool, rng)) if hint else None
+    if hint is None or part is None:
+        return None
+    request = with_changes(part[0], order_hint=hint[0])
+    bp = assemble_blueprint("multi_order", db, user, rng, [(request, part[1])])
     if bp is not None:
-        bp.knobs.update(order_reference="by_product", shared_product=shared[0])
-        bp.knobs["n_candidates"] = str(len(candidates))
+        bp.knobs.update(order_reference="by_product", shared_product=hint[1])
+        bp.knobs["n_candidates"] = str(len(found))
     return bp
 
 
-def _replace(request: Request, **changes: Any) -> Request:
+def with_changes(request: Request, **changes: Any) -> Request:
+    """A copy of ``request`` with some fields changed."""
     data = {k: getattr(request, k) for k in request.__dataclass_fields__}
     data.update(changes)
     return Request(**data)
@@ -382,7 +391,7 @@ def _differs_by_one(a: Record, b: Record) -> str | None:
     return diff[0] if len(diff) == 1 else None
 
 
-def _near_misses(product: Record, item: Record) -> list[tuple[Record, Record, str]]:
+def near_misses(product: Record, item: Record) -> list[tuple[Record, Record, str]]:
     """(target, near-identical other, differing option) among the available variants."""
     variants = [
         v
@@ -390,7 +399,7 @@ def _near_misses(product: Record, item: Record) -> list[tuple[Record, Record, st
         if v["available"] and v["item_id"] != item["item_id"]
     ]
     pairs = []
-    for target in _alternatives(product, item):
+    for target in alternatives(product, item):
         for other in variants:
             key = _differs_by_one(target, other) if other is not target else None
             if key is not None:
@@ -416,9 +425,9 @@ def _swap_part(
         "payment_method_id": payer,
     }
     fields: dict[str, Any] = {
-        "items": tuple(_item_words(old) for old, _ in swaps),
-        "new_options": tuple(_options(new["options"]) for _, new in swaps),
-        "payment": _methods(user)[payer],
+        "items": tuple(item_words(old) for old, _ in swaps),
+        "new_options": tuple(options_text(new["options"]) for _, new in swaps),
+        "payment": user_methods(user)[payer],
         **extra,
     }
     request = Request(tool, oid, REQUIRED_ORDER_STATUS[tool], **fields)
@@ -432,16 +441,16 @@ def _swap_order(db: Database, rng: random.Random, tool: str) -> tuple[Record, Re
     orders = db.tables["orders"]
     oid = rng.choice(sorted(orders))
     order = orders[oid]
-    if order["status"] != REQUIRED_ORDER_STATUS[tool] or not _distinct_items(order):
+    if order["status"] != REQUIRED_ORDER_STATUS[tool] or not distinct_items(order):
         return None
     return order, db.tables["users"][order["user_id"]]
 
 
-def _split_options(item: Record, new: Record) -> tuple[str, str]:
+def split_options(item: Record, new: Record) -> tuple[str, str]:
     """The new variant's options that change, and those it keeps from the item, in words."""
     changed = {k: v for k, v in new["options"].items() if item["options"].get(k) != v}
     kept = {k: v for k, v in new["options"].items() if k not in changed}
-    return _options(changed), _options(kept)
+    return options_text(changed), options_text(kept)
 
 
 def sample_variant_selection(db: Database, rng: random.Random) -> Blueprint | None:
@@ -452,24 +461,24 @@ def sample_variant_selection(db: Database, rng: random.Random) -> Blueprint | No
     if picked is None:
         return None
     order, user = picked
-    item = rng.choice(_distinct_items(order))
+    item = rng.choice(distinct_items(order))
     pairs = [
         (target, other, key)
-        for target, other, key in _near_misses(db.tables["products"][item["product_id"]], item)
+        for target, other, key in near_misses(db.tables["products"][item["product_id"]], item)
         if target["options"].get(key) == item["options"].get(key)
     ]
     if not pairs:
         return None
     target, other, key = rng.choice(pairs)
     diff = round(target["price"] - item["price"], 2)
-    methods = _methods(user)
+    methods = user_methods(user)
     original = order["payment_history"][0]["payment_method_id"]
-    usable = [m for m in methods if _can_pay(user["payment_methods"][m], diff)]
+    usable = [m for m in methods if can_pay(user["payment_methods"][m], diff)]
     if not usable:
         return None
     payer = original if original in usable else rng.choice(usable)
     near = (f"{key}: {other['options'][key]}",)
-    changed, kept = _split_options(item, target)
+    changed, kept = split_options(item, target)
     part = _swap_part(
         order,
         tool,
@@ -480,7 +489,7 @@ def sample_variant_selection(db: Database, rng: random.Random) -> Blueprint | No
         new_options=(changed,),
         kept_options=(kept,),
     )
-    bp = _blueprint("variant_selection", db, user, rng, [part])
+    bp = assemble_blueprint("variant_selection", db, user, rng, [part])
     if bp is not None:
         bp.knobs.update(variant_description="what_changes", differing_option=key)
     return bp
@@ -494,7 +503,7 @@ def sample_payment_difference(db: Database, rng: random.Random) -> Blueprint | N
         return None
     order, user = picked
     original = order["payment_history"][0]["payment_method_id"]
-    methods = _methods(user)
+    methods = user_methods(user)
     cards = [
         m for m in methods if m != original and user["payment_methods"][m]["source"] == "gift_card"
     ]
@@ -504,15 +513,15 @@ def sample_payment_difference(db: Database, rng: random.Random) -> Blueprint | N
     balance = user["payment_methods"][card]["balance"]
     options = [
         (item, new)
-        for item in _distinct_items(order)
-        for new in _alternatives(db.tables["products"][item["product_id"]], item)
+        for item in distinct_items(order)
+        for new in alternatives(db.tables["products"][item["product_id"]], item)
         if 0 < new["price"] - item["price"] <= balance
     ]
     if not options:
         return None
     swap = rng.choice(options)
     part = _swap_part(order, tool, [swap], card, user, original_payment=methods[original])
-    bp = _blueprint("payment_difference", db, user, rng, [part])
+    bp = assemble_blueprint("payment_difference", db, user, rng, [part])
     if bp is not None:
         bp.knobs.update(
             payment="gift_card", price_difference=f"{swap[1]['price'] - swap[0]['price']:.2f}"
@@ -531,7 +540,7 @@ def _pending_writes(
     db: Database, user: Record, order: Record, rng: random.Random
 ) -> list[tuple[Request, list[Call]]]:
     """One or two writes on the user's only pending order (none if it is not the only one)."""
-    if _candidates(db, user, _ADDRESS) != [order["order_id"]] or order["status"] != "pending":
+    if candidates(db, user, _ADDRESS) != [order["order_id"]] or order["status"] != "pending":
         return []
     parts = [_with_read(_write_for(db, user, order, t, rng)) for t in rng.choice(_PENDING_PLANS)]
     return [p for p in parts if p is not None]
@@ -544,11 +553,11 @@ def _isolated_return(
     orders = db.tables["orders"]
     others = {
         i["product_id"]
-        for oid in _candidates(db, user, _RETURN)
+        for oid in candidates(db, user, _RETURN)
         if oid != order["order_id"]
         for i in orders[oid]["items"]
     }
-    items = [i for i in _distinct_items(order) if i["product_id"] not in others]
+    items = [i for i in distinct_items(order) if i["product_id"] not in others]
     part = _with_read(_return(user, order, [rng.choice(items)])) if items else None
     return [part] if part is not None else []
 
@@ -570,7 +579,7 @@ def sample_multi_write(db: Database, rng: random.Random) -> Blueprint | None:
     parts = parts[:3]
     if len(parts) < 2:
         return None
-    bp = _blueprint("multi_write", db, user, rng, parts)
+    bp = assemble_blueprint("multi_write", db, user, rng, parts)
     if bp is not None:
         bp.knobs.update(n_writes=str(len(parts)), order_reference="by_id")
     return bp
@@ -587,7 +596,14 @@ __all__ = [
     "Blueprint",
     "Identity",
     "Request",
+    "assemble_blueprint",
+    "candidates",
     "gold_feasible",
+    "identity_of",
+    "near_misses",
+    "order_hint",
     "register_sampler",
     "sample_blueprints",
+    "split_options",
+    "with_changes",
 ]

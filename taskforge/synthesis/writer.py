@@ -23,7 +23,7 @@ from taskforge.contracts import (
     UserScenario,
 )
 from taskforge.synthesis.blueprints import Blueprint, Request
-from taskforge.synthesis.seed import _CANCEL_WORDS
+from taskforge.synthesis.grounding import CANCEL_WORDS
 
 WRITER = "template-writer-v1"
 """Name of this writer in the tasks' lineage."""
@@ -80,7 +80,7 @@ _DEFAULT_ENDING = (
     "Answer the agent's questions with what you know, confirm with 'yes' when the agent lists "
     "exactly what you asked for, and end the conversation once it is done."
 )
-_PURPOSES = {
+PURPOSES = {
     "multi_order": "Act on the one order, among several candidates, that the user describes.",
     "variant_selection": "Swap to the exact variant the user describes, not a near-identical one.",
     "multi_write": "Carry out every one of several writes the user asks for.",
@@ -90,6 +90,8 @@ _PURPOSES = {
 
 class TemplateWriter:
     """Writes tasks from blueprints with templates (several phrasings per family)."""
+
+    name = WRITER
 
     def __init__(self, seed: int = 0) -> None:
         """Create a writer.
@@ -117,23 +119,7 @@ class TemplateWriter:
             unknown_info=_unknown(bp),
             task_instructions=rng.choice(_ENDINGS.get(bp.family, (_DEFAULT_ENDING,))),
         )
-        criteria = EvaluationCriteria(
-            actions=[
-                Action(action_id=f"{task_id}_{i}", name=name, arguments=dict(args))
-                for i, (name, args) in enumerate(bp.actions)
-            ],
-            communicate_info=[],
-            reward_basis=[RewardType.DB, RewardType.COMMUNICATE],
-        )
-        return Task(
-            id=task_id,
-            description=Description(purpose=_PURPOSES.get(bp.family), notes=_notes(bp)),
-            user_scenario=UserScenario(instructions=instructions),
-            evaluation_criteria=criteria,
-            origin="targeted",
-            pattern=bp.pattern,
-            lineage=Lineage(generator=WRITER, round=None, config_hash=self._config_hash(bp)),
-        )
+        return assemble_task(bp, task_id, instructions, self.name, self._config_hash(bp))
 
     def _reason(self, bp: Blueprint, rng: random.Random) -> str:
         asks = [_ask(r, rng) for r in bp.requests]
@@ -149,8 +135,53 @@ class TemplateWriter:
         )
 
     def _config_hash(self, bp: Blueprint) -> str:
-        config = {"writer": WRITER, "seed": self.seed, "family": bp.family, "knobs": bp.knobs}
-        return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+        return config_hash({"writer": WRITER, "seed": self.seed, "family": bp.family}, bp)
+
+
+def config_hash(config: dict[str, object], bp: Blueprint) -> str:
+    """Short hash of a writer's config and the blueprint's knobs (the tasks' lineage)."""
+    data = {**config, "knobs": bp.knobs}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def assemble_task(
+    bp: Blueprint,
+    task_id: str,
+    instructions: StructuredUserInstructions,
+    generator: str,
+    config: str,
+) -> Task:
+    """A targeted task: the scenario written for ``bp``, its gold actions and its lineage.
+
+    Args:
+        bp: The blueprint.
+        task_id: Id of the task; gold action ids are ``f"{task_id}_{i}"``.
+        instructions: The scenario's words.
+        generator: The writer's name (plus ``+<explorer>`` for explored blueprints).
+        config: Hash of the writer's config (see :func:`config_hash`).
+    """
+    criteria = EvaluationCriteria(
+        actions=[
+            Action(action_id=f"{task_id}_{i}", name=name, arguments=dict(args))
+            for i, (name, args) in enumerate(bp.actions)
+        ],
+        communicate_info=[],
+        reward_basis=[RewardType.DB, RewardType.COMMUNICATE],
+    )
+    source = bp.knobs.get("source")
+    return Task(
+        id=task_id,
+        description=Description(purpose=PURPOSES.get(bp.family), notes=_notes(bp)),
+        user_scenario=UserScenario(instructions=instructions),
+        evaluation_criteria=criteria,
+        origin="targeted",
+        pattern=bp.pattern,
+        lineage=Lineage(
+            generator=f"{generator}+{source}" if source else generator,
+            round=None,
+            config_hash=config,
+        ),
+    )
 
 
 def _known(bp: Blueprint) -> str:
@@ -196,7 +227,7 @@ def _ask(request: Request, rng: random.Random) -> str:
     ref = _ref(request, rng)
     tool = request.tool
     if tool == "cancel_pending_order":
-        return f"cancel {ref}, because you {_CANCEL_WORDS[request.reason or '']}"
+        return f"cancel {ref}, because you {CANCEL_WORDS[request.reason or '']}"
     if tool == "modify_pending_order_address":
         return f"have {ref} shipped to {request.address} instead"
     if tool == "modify_pending_order_payment":
@@ -249,4 +280,4 @@ def _variant_words(options: str, rng: random.Random) -> str:
     return _join([f"the {k} set to {v}" for k, v in pairs])
 
 
-__all__ = ["WRITER", "TemplateWriter"]
+__all__ = ["PURPOSES", "WRITER", "TemplateWriter", "assemble_task", "config_hash"]

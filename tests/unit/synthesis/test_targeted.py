@@ -107,8 +107,7 @@ def test_variant_selection_is_stated_by_what_changes_and_fits_a_near_identical_o
         ]
         assert fitting, "the vague description fits no other variant"
         assert any(
-            sum(v["options"][k] != new["options"][k] for k in new["options"]) == 1
-            for v in fitting
+            sum(v["options"][k] != new["options"][k] for k in new["options"]) == 1 for v in fitting
         )
 
 
@@ -125,7 +124,9 @@ def test_multi_write_writes_each_go_to_the_only_candidate_order(db: Database) ->
                 continue
             [item_id] = args["item_ids"]
             product = next(
-                i["product_id"] for i in orders[args["order_id"]]["items"] if i["item_id"] == item_id
+                i["product_id"]
+                for i in orders[args["order_id"]]["items"]
+                if i["item_id"] == item_id
             )
             assert all(
                 product not in {i["product_id"] for i in orders[o]["items"]}

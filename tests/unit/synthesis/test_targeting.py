@@ -1,4 +1,4 @@
-"""Acceptance: targeted tasks provoke their pattern, under the scripted policy, on the shipped DB."""
+"""Acceptance: targeted tasks provoke their pattern (scripted policy, shipped DB)."""
 
 from __future__ import annotations
 
