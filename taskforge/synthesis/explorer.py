@@ -83,6 +83,7 @@ class LLMExplorer:
         toolkit_cls: The domain's toolkit (default: Retail).
         max_steps: Most model turns per exploration.
         seed: Sampling seed of the calls.
+        tries: Explorations per wanted blueprint before giving up.
     """
 
     name = LLM_EXPLORER
@@ -93,18 +94,18 @@ class LLMExplorer:
         toolkit_cls: type[Toolkit] = RetailTools,
         max_steps: int = 30,
         seed: int = 0,
+        tries: int = 4,
     ) -> None:
         self.client = client
         self.toolkit_cls = toolkit_cls
         self.max_steps = max_steps
         self.seed = seed
+        self.tries = tries
         self.template = PROMPT_PATH.read_text(encoding="utf-8")
         self.explorations = 0
         self.misses: list[str] = []
 
-    def blueprints(
-        self, db: Database, family: str, n: int, seed: int, max_tries: int = 3
-    ) -> list[Blueprint]:
+    def blueprints(self, db: Database, family: str, n: int, seed: int) -> list[Blueprint]:
         """Up to ``n`` blueprints of ``family`` from explorations of random users.
 
         Args:
@@ -112,13 +113,12 @@ class LLMExplorer:
             family: A family with a goal in :data:`GOALS`.
             n: Blueprints wanted.
             seed: Seed of the choice of starting users.
-            max_tries: Explorations per wanted blueprint before giving up.
         """
         rng = random.Random(f"{LLM_EXPLORER}:{family}:{seed}")
         users = sorted(db.tables["users"])
         found: list[Blueprint] = []
         used: set[str] = set()
-        for _ in range(max(n, 0) * max_tries):
+        for _ in range(max(n, 0) * self.tries):
             if len(found) >= n:
                 break
             bp = self.explore(db, family, db.tables["users"][rng.choice(users)], rng)

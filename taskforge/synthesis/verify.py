@@ -134,7 +134,7 @@ def _mentions(text: str, value: str) -> bool:
 
 def _swaps_of(action: Any, order: Any, db: Database) -> list[tuple[str, Any, Any, Any]]:
     """(tool, order, old item, new variant) of each swap one gold write makes."""
-    out = []
+    out: list[tuple[str, Any, Any, Any]] = []
     new_ids = action.arguments.get("new_item_ids") or []
     if order is None or not new_ids:
         return out
