@@ -12,8 +12,12 @@ from taskforge.warehouse.store import Warehouse
 
 
 def build_stages(
-    wh: Warehouse, toolkit_cls: type[Toolkit], judge: str = "diagnostic",
-    embedder: str = "minilm", labeler: str = "keywords", min_cluster_size: int = 10,
+    wh: Warehouse,
+    toolkit_cls: type[Toolkit],
+    judge: str = "diagnostic",
+    embedder: str = "minilm",
+    labeler: str = "keywords",
+    min_cluster_size: int = 10,
     llm_config: Path | None = None,
 ) -> MiningStages:
     """The stages of a mining run; LLM stages get their role's client from the LLM config."""
@@ -21,12 +25,15 @@ def build_stages(
 
     clients = _clients(llm_config) if "llm" in (judge, labeler) else {}
     judge_obj: Any = (
-        resolve("judge", "llm")(clients["judge"], fallback=build("judge", "diagnostic",
-                                                                  toolkit_cls=toolkit_cls))
-        if judge == "llm" else build("judge", judge, toolkit_cls=toolkit_cls)
+        resolve("judge", "llm")(
+            clients["judge"], fallback=build("judge", "diagnostic", toolkit_cls=toolkit_cls)
+        )
+        if judge == "llm"
+        else build("judge", judge, toolkit_cls=toolkit_cls)
     )
     labeler_obj: Any = (
-        resolve("labeler", "llm")(clients["labeler"]) if labeler == "llm"
+        resolve("labeler", "llm")(clients["labeler"])
+        if labeler == "llm"
         else build("labeler", labeler)
     )
     return MiningStages(

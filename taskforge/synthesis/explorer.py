@@ -220,7 +220,9 @@ def _variant(state: State, item: Record | None, new_id: str) -> Record | None:
     return product["variants"].get(new_id) if product else None
 
 
-def _requests(db: Database, user: Record, writes: list[Call]) -> list[tuple[Request, list[Call]]]:
+def requests_for_writes(
+    db: Database, user: Record, writes: list[Call]
+) -> list[tuple[Request, list[Call]]]:
     """Each write as a request with its calls (order read, the write), in order."""
     env = Environment(RetailTools, db)
     parts = []
@@ -239,7 +241,7 @@ def blueprint_from_writes(
     db: Database, family: str, user: Record, writes: list[Call], rng: random.Random
 ) -> Blueprint | None:
     """The blueprint of an exploration's writes, its difficulty fitted to ``family``."""
-    parts = _requests(db, user, writes)
+    parts = requests_for_writes(db, user, writes)
     shaped = _shape(db, family, user, parts, rng) if parts else None
     if shaped is None:
         return None
@@ -307,4 +309,4 @@ def _fit(
     return with_changes(request, original_payment=user_methods(user).get(original))
 
 
-__all__ = ["GOALS", "LLM_EXPLORER", "LLMExplorer", "blueprint_from_writes"]
+__all__ = ["GOALS", "LLM_EXPLORER", "LLMExplorer", "blueprint_from_writes", "requests_for_writes"]
