@@ -8,8 +8,10 @@ from taskforge.cli import (
     demo,
     eval,
     ingest,
+    loop,
     mine,
     report,
+    rewards,
     rollout,
     schemas,
     sql,
@@ -34,6 +36,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(tools.app, name="tools")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(rewards.app, name="rewards")
 app.command("sql")(sql.sql)
 app.command("rollout")(rollout.rollout)
 app.command("mine")(mine.mine)
@@ -41,6 +44,7 @@ app.command("report")(report.report)
 app.command("synthesize")(synthesize.synthesize)
 app.command("demo")(demo.demo)
 app.command("verify")(verify.verify)
+app.command("loop")(loop.loop)
 
 
 def main() -> None:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import track as rich_track
 
-from taskforge.contracts import Task
 from taskforge.errors import TaskforgeError
 
 T = TypeVar("T")
@@ -78,23 +74,3 @@ WAREHOUSE_OPTION = typer.Option(
     help="Warehouse file (default ./taskforge.duckdb).",
     show_envvar=True,
 )
-
-
-def write_tasks(path: Path, tasks: list[Task]) -> None:
-    """Tasks as a JSON list (byte-identical for the same tasks), written atomically."""
-    data = [t.model_dump(mode="json", exclude_none=True) for t in tasks]
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a dataset file should be readable
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import typer
 
 from taskforge.cli.common import JSON_OPTION, WAREHOUSE_OPTION, emit_json
+from taskforge.contracts.io import write_atomic
 
 
 def report(
@@ -27,27 +26,8 @@ def report(
         document = render_report(wh, taxonomy)
         n_patterns = count_patterns(wh, taxonomy)
     data = document.encode("utf-8")
-    write_atomically(out, data)
+    write_atomic(out, data)
     if as_json:
         emit_json({"out": str(out), "bytes": len(data), "patterns": n_patterns})
     else:
         typer.echo(str(out))
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
-
-    Args:
-        path: The file to (re)place.
-        data: Its new content.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

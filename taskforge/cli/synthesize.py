@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, console, emit_json, write_tasks
+from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, console, emit_json
+from taskforge.contracts.io import write_tasks
 from taskforge.errors import DataError
 
 
@@ -132,7 +133,7 @@ def _print(summary: dict[str, Any], out: Path) -> None:
             f"{pattern}: failure rate {row['failure_rate_targeted']} on targeted tasks vs "
             f"{row['failure_rate_naive']} on naive ones ({row['failure_ratio']}x); pattern rate "
             f"{row['pattern_rate_targeted']} vs {row['pattern_rate_naive']}; precision "
-            f"{row['precision']} (of new failures: {row['precision_new']})"
+            f"{row['targeting_precision']} (of new failures: {row['targeting_precision_new']})"
         )
 
 

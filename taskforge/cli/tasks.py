@@ -15,10 +15,9 @@ from taskforge.cli.common import (
     console,
     emit_json,
     track,
-    write_tasks,
 )
 from taskforge.cli.verify import verify
-from taskforge.contracts.io import load_tasks
+from taskforge.contracts.io import load_tasks, write_tasks
 from taskforge.env.audit import audit_summary, audit_task
 from taskforge.env.domains import get_domain
 from taskforge.synthesis.seed import sample_seed_tasks, task_kind

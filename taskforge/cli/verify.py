@@ -13,8 +13,8 @@ from taskforge.cli.common import (
     console,
     emit_json,
     track,
-    write_tasks,
 )
+from taskforge.contracts.io import write_tasks
 
 
 def verify(

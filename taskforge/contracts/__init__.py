@@ -2,6 +2,7 @@
 
 from taskforge.contracts.base import SCHEMA_VERSION, Contract
 from taskforge.contracts.judgment import Blame, FailureCategory, Judgment
+from taskforge.contracts.loop import LoopConfig, MiningSettings, SynthesisSettings
 from taskforge.contracts.message import Message, Requestor, Role, ToolCall
 from taskforge.contracts.reward import (
     ActionCheck,
@@ -55,7 +56,9 @@ __all__ = [
     "JsonlRecord",
     "Judgment",
     "Lineage",
+    "LoopConfig",
     "Message",
+    "MiningSettings",
     "NLAssertionCheck",
     "Requestor",
     "RewardInfo",
@@ -65,6 +68,7 @@ __all__ = [
     "RunRecord",
     "StateDiff",
     "StructuredUserInstructions",
+    "SynthesisSettings",
     "Task",
     "TaskIssue",
     "TaskRecord",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -71,3 +74,24 @@ def load_results(path: str | Path) -> Tau2Results:
         return Tau2Results.model_validate({**data, "tasks": tasks, "simulations": sims})
     except ValidationError as exc:
         raise DataError(describe_validation_error(str(path), exc)) from exc
+
+
+def write_tasks(path: Path, tasks: list[Task]) -> None:
+    """Tasks as a JSON list (byte-identical for the same tasks), written atomically."""
+    data = [t.model_dump(mode="json", exclude_none=True) for t in tasks]
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file beside it, then rename it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a dataset file should be readable
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -8,8 +8,10 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from taskforge.contracts.judgment import Judgment
+from taskforge.contracts.loop import LoopConfig
 from taskforge.contracts.message import Message
 from taskforge.contracts.reward import RewardInfo
+from taskforge.contracts.rewardspec import RewardBreakdown, RewardSpec
 from taskforge.contracts.run import Run
 from taskforge.contracts.task import Task
 from taskforge.contracts.trajectory import Tau2Results, Trajectory
@@ -22,6 +24,9 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "tau2_results": Tau2Results,
     "run": Run,
     "judgment": Judgment,
+    "loop_config": LoopConfig,
+    "reward_spec": RewardSpec,
+    "reward_breakdown": RewardBreakdown,
 }
 
 

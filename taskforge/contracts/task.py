@@ -154,6 +154,9 @@ class Lineage(Contract):
         default_factory=list, description="Trajectory ids of the failures behind it."
     )
     generator: str | None = Field(default=None, description="Sampler/writer that made it.")
+    pattern_id: str | None = Field(
+        default=None, description="Mined taxonomy pattern the task was made for."
+    )
     parent_task_ids: list[str] = Field(
         default_factory=list, description="Tasks it was derived from."
     )

@@ -88,6 +88,7 @@ def render_report(wh: Warehouse, taxonomy_id: str | None = None) -> str:
     """
     tax = _taxonomy(wh, taxonomy_id)
     sections = [
+        _section("rounds", "Loop rounds", _rounds_body(wh)),
         _section("runs", "Runs", _runs_body(wh)),
         _section("sizes", "Pattern sizes per round", _sizes_body(wh, tax)),
         _section("passk", "pass^k per pattern", _passk_body(wh, tax)),
@@ -134,6 +135,7 @@ def _document(wh: Warehouse, tax: Taxonomy | None, sections: list[str]) -> str:
     nav = " ".join(
         f'<a href="#{a}">{t}</a>'
         for a, t in [
+            ("rounds", "Rounds"),
             ("runs", "Runs"),
             ("sizes", "Pattern sizes"),
             ("passk", "pass^k"),
@@ -329,6 +331,26 @@ def _clip(text: str, n: int) -> str:
 
 
 # ---------------------------------------------------------------- sections
+
+
+def _rounds_body(wh: Warehouse) -> str:
+    """Per loop round: pass^k of the policy, candidates, acceptance, tasks added, training."""
+    rows = wh.query("SELECT * FROM loop_rounds ORDER BY loop_id, round").to_dicts()
+    if not rows:
+        return _empty("No `taskforge loop` rounds in this warehouse yet.")
+    table = _table(
+        ["loop", "round", "pass^1", "pass^2", "pass^3", "pass^4", "candidates", "acceptance",
+         "tasks added", "pool size", "training"],
+        [
+            [r["loop_id"], r["round"], *(_num(r[f"pass_{k}"]) for k in range(1, 5)),
+             _num(r["candidates"]), _pct(r["acceptance_rate"]), _num(r["tasks_added"]),
+             _num(r["pool_size"]), r["train"]]
+            for r in rows
+        ],
+    )  # fmt: skip
+    labels = [f"round {r['round']}" for r in rows]
+    series = {f"pass^{k}": [r[f"pass_{k}"] or 0.0 for r in rows] for k in (1, 2, 4)}
+    return column_chart(labels, series, "pass^k per loop round", stacked=False) + table
 
 
 def _runs_body(wh: Warehouse) -> str:

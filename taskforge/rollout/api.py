@@ -36,6 +36,7 @@ class RolloutRequest:
     warehouse: Path | None = None
     domain: str = "retail"
     cache: bool = True
+    round: int | None = None
 
 
 def select_tasks(path: Path, split: str | None, limit: int | None) -> list[Task]:
@@ -148,7 +149,7 @@ def _plan(request: RolloutRequest, tasks: list[Task], db: Any, config: Any) -> R
         "policy": config.policy.model_dump(mode="json"),
         "user": config.user.model_dump(mode="json"),
     }
-    run_id = make_run_id(tasks, db, roles, request.trials, request.seed)
+    run_id = make_run_id(tasks, db, roles, request.trials, request.seed, request.round)
     run = Run(
         run_id=run_id,
         source="taskforge",
@@ -156,6 +157,7 @@ def _plan(request: RolloutRequest, tasks: list[Task], db: Any, config: Any) -> R
         user_model=config.user.model,
         domain=request.domain,
         env_version=__version__,
+        round=request.round,
         created_at=datetime.now(timezone.utc).isoformat(),
         config={
             "llm": roles,

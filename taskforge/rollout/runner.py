@@ -41,11 +41,17 @@ class RolloutPlan:
 
 
 def make_run_id(
-    tasks: list[Task], db: Database, llm: dict[str, Any], trials: int, seed: int
+    tasks: list[Task],
+    db: Database,
+    llm: dict[str, Any],
+    trials: int,
+    seed: int,
+    round_: int | None = None,
 ) -> str:
-    """Deterministic id of a rollout (the resume key)."""
+    """Deterministic id of a rollout (the resume key); a loop round makes its own run."""
     task_keys = [t.to_json_dict() for t in tasks]
-    return content_key("rollout", task_keys, db.hash, llm, trials, seed)
+    extra = () if round_ is None else (round_,)
+    return content_key("rollout", task_keys, db.hash, llm, trials, seed, *extra)
 
 
 def episode_seed(seed: int, task_id: str, trial: int) -> int:

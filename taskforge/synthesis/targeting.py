@@ -7,13 +7,15 @@ the evaluator's diff) classifies every failure. Per pattern the report gives:
 * ``failure_rate_targeted`` / ``failure_rate_naive`` and their ratio ``failure_ratio``;
 * ``pattern_rate_targeted`` / ``pattern_rate_naive``: episodes whose failure is classified into
   the pattern (:data:`PATTERN_MECHANISMS` says which mechanisms count as which pattern);
-* ``precision``: the share of the failures on the targeted tasks classified into the pattern;
-* ``precision_new``: the share of the *new* failures classified into the pattern. New failures
-  are those beyond the naive base rate, mechanism by mechanism: for each mechanism, the
-  targeted rate minus the naive rate (when positive). A policy that fails at some base rate on
-  any task (a repeated read, a premature claim) fails at about that rate on targeted tasks
-  too; those failures are not what targeting added, and ``precision`` counts them while
-  ``precision_new`` does not. Both are reported.
+* ``targeting_precision``: the share of the failures on the targeted tasks classified into
+  the pattern;
+* ``targeting_precision_new``: the share of the *new* failures classified into the pattern.
+  New failures are those beyond the naive base rate, mechanism by mechanism: for each
+  mechanism, the targeted rate minus the naive rate (when positive). A policy that fails at
+  some base rate on any task (a repeated read, a premature claim) fails at about that rate on
+  targeted tasks too; those failures are not what targeting added, and
+  ``targeting_precision`` counts them while ``targeting_precision_new`` does not. Both are
+  reported.
 
 This is the offline path: the scripted policy and user (named simulations) through the direct
 episode loop; with a trained policy, rollouts and mining give the same figures.
@@ -132,10 +134,12 @@ def pattern_row(pattern: str, targeted: Sequence[str], naive: Sequence[str]) -> 
         "failure_ratio": round(fail_t / fail_n, 2) if fail_t is not None and fail_n else None,
         "pattern_rate_targeted": _rate(targeted, lambda m: m in wanted),
         "pattern_rate_naive": _rate(naive, lambda m: m in wanted),
-        "precision": round(sum(1 for m in failures if m in wanted) / len(failures), 3)
+        "targeting_precision": round(sum(1 for m in failures if m in wanted) / len(failures), 3)
         if failures
         else None,
-        "precision_new": round(sum(v for m, v in new.items() if m in wanted) / new_total, 3)
+        "targeting_precision_new": round(
+            sum(v for m, v in new.items() if m in wanted) / new_total, 3
+        )
         if new_total
         else None,
         "mechanisms": dict(sorted(counts_t.items())),

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from taskforge.contracts import Run, Task, Trajectory
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the warehouse layout (not of the contracts); bump it with a migration."""
 
 EMBEDDING_DIM = 384
@@ -290,6 +290,21 @@ TABLES: list[TableDef] = [
         ("task_uid", "verifier_version"),
     ),
     TableDef(
+        "loop_stages",
+        [
+            ("loop_id", "VARCHAR"),
+            ("round", "INTEGER"),
+            ("stage", "VARCHAR"),
+            ("status", "VARCHAR"),
+            ("config_hash", "VARCHAR"),
+            ("outputs", "JSON"),
+            ("started_at", "TIMESTAMP"),
+            ("finished_at", "TIMESTAMP"),
+        ],
+        "Stages of `taskforge loop` per round: status and outputs, so a rerun resumes.",
+        ("loop_id", "round", "stage"),
+    ),
+    TableDef(
         "quarantine",
         [
             ("source_path", "VARCHAR"),
@@ -318,5 +333,11 @@ TABLES: list[TableDef] = [
 
 TABLE_BY_NAME = {t.name: t for t in TABLES}
 
-MIGRATIONS: dict[int, list[str]] = {1: [t.ddl() for t in TABLES]}
-"""Statements that bring a warehouse from version N-1 to N (1 creates everything)."""
+ADDED_IN: dict[str, int] = {"loop_stages": 2}
+"""Tables added after version 1, by the version that added them."""
+
+MIGRATIONS: dict[int, list[str]] = {
+    version: [t.ddl() for t in TABLES if ADDED_IN.get(t.name, 1) == version]
+    for version in range(1, SCHEMA_VERSION + 1)
+}
+"""Statements that bring a warehouse from version N-1 to N (1 creates the first tables)."""

@@ -125,8 +125,7 @@ class Warehouse:
                 f"(v{SCHEMA_VERSION}); upgrade taskforge to read it"
             )
         if stored == SCHEMA_VERSION:
-            if not self.read_only:
-                self._create_views()
+            self._create_views()
             return
         if self.read_only:
             raise WarehouseError(
@@ -157,6 +156,9 @@ class Warehouse:
     def _create_views(self) -> None:
         from taskforge.warehouse.views import create_views
 
+        if self.read_only:
+            create_views(self.con, temporary=True)
+            return
         with self.transaction():
             create_views(self.con)
 

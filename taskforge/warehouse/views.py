@@ -1,6 +1,7 @@
 """Standard views and macros: the questions users ask of their trajectories.
 
-They are (re)created whenever the warehouse is opened read-write, so they follow the code.
+They are (re)created whenever the warehouse is opened read-write, so they follow the code; a
+read-only connection gets them as temporary views, so it sees this code's views too.
 """
 
 from __future__ import annotations
@@ -103,6 +104,22 @@ VIEWS = {
         FROM pattern_assignments a
         LEFT JOIN per_round r ON a.round IS NOT DISTINCT FROM r.round
         GROUP BY ALL""",
+    "loop_rounds": """
+        SELECT loop_id, round,
+               any_value(outputs->>'run_id') FILTER (stage = 'rollout') AS run_id,
+               any_value((outputs->'pass_k'->>'1')::DOUBLE) FILTER (stage = 'rollout') AS pass_1,
+               any_value((outputs->'pass_k'->>'2')::DOUBLE) FILTER (stage = 'rollout') AS pass_2,
+               any_value((outputs->'pass_k'->>'3')::DOUBLE) FILTER (stage = 'rollout') AS pass_3,
+               any_value((outputs->'pass_k'->>'4')::DOUBLE) FILTER (stage = 'rollout') AS pass_4,
+               any_value(outputs->>'taxonomy_id') FILTER (stage = 'mine') AS taxonomy_id,
+               any_value((outputs->>'n_sampled')::INT) FILTER (stage = 'synthesize')
+                   AS candidates,
+               any_value((outputs->>'acceptance_rate')::DOUBLE) FILTER (stage = 'synthesize')
+                   AS acceptance_rate,
+               any_value((outputs->>'n_added')::INT) FILTER (stage = 'pool') AS tasks_added,
+               any_value((outputs->>'n_total')::INT) FILTER (stage = 'pool') AS pool_size,
+               any_value(outputs->>'status') FILTER (stage = 'train') AS train
+        FROM loop_stages WHERE round > 0 GROUP BY loop_id, round""",
     "pattern_exemplars": """
         SELECT *, row_number() OVER (PARTITION BY taxonomy_id, pattern_id
                                      ORDER BY is_outlier, distance, judgment_id) AS rank
@@ -110,9 +127,10 @@ VIEWS = {
 }
 
 
-def create_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or replace every macro and view."""
+def create_views(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> None:
+    """Create or replace every macro and view (as temporary ones on a read-only connection)."""
+    temp = "TEMP " if temporary else ""
     for statement in MACROS.values():
-        run_sql(con, statement)
+        run_sql(con, statement.replace("CREATE OR REPLACE ", f"CREATE OR REPLACE {temp}", 1))
     for name, body in VIEWS.items():
-        run_sql(con, f"CREATE OR REPLACE VIEW {name} AS {body}")
+        run_sql(con, f"CREATE OR REPLACE {temp}VIEW {name} AS {body}")

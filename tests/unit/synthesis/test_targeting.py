@@ -41,8 +41,8 @@ def test_each_family_fails_twice_as_often_mostly_in_its_pattern(family: str) -> 
     assert row["failure_rate_naive"] == report["failure_rate_naive"] > 0
     assert row["failure_ratio"] >= 2.0, row
     assert row["pattern_rate_targeted"] >= 2 * row["pattern_rate_naive"], row
-    assert row["precision_new"] >= 0.7, row
-    assert row["precision"] >= 0.5, row
+    assert row["targeting_precision_new"] >= 0.7, row
+    assert row["targeting_precision"] >= 0.5, row
 
 
 def test_naive_tasks_labelled_as_targeted_do_not_pass() -> None:
@@ -51,16 +51,16 @@ def test_naive_tasks_labelled_as_targeted_do_not_pass() -> None:
     relabelled = [t.model_copy(update={"pattern": "wrong_order"}) for t in naive[:32]]
     report = targeting_check(relabelled, naive, db, DOM.toolkit_cls, trials=2, seed=0)
     row = report["patterns"]["wrong_order"]
-    assert row["failure_ratio"] < 2.0 and row["precision_new"] < 0.7, row
+    assert row["failure_ratio"] < 2.0 and row["targeting_precision_new"] < 0.7, row
 
 
 def test_precision_new_discounts_failures_at_the_naive_rate() -> None:
     naive = ["repeat_call"] * 2 + [SUCCESS] * 8
     targeted = ["repeat_call"] * 2 + ["wrong_order"] * 4 + [SUCCESS] * 4
     row = pattern_row("wrong_order", targeted, naive)
-    assert row["precision"] == round(4 / 6, 3)
-    assert row["precision_new"] == 1.0
+    assert row["targeting_precision"] == round(4 / 6, 3)
+    assert row["targeting_precision_new"] == 1.0
     assert row["failure_ratio"] == 3.0
     assert row["mechanisms"] == {"repeat_call": 2, "wrong_order": 4}
     row = pattern_row("early_stop", ["missing_write", "early_stop", SUCCESS], [SUCCESS])
-    assert row["precision"] == 1.0 and row["pattern_rate_targeted"] == round(2 / 3, 3)
+    assert row["targeting_precision"] == 1.0 and row["pattern_rate_targeted"] == round(2 / 3, 3)

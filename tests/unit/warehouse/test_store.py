@@ -74,3 +74,25 @@ def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
             con.execute("INSERT INTO task_pools VALUES ('p', 0, 't', now())").fetchall()
             raise RuntimeError("boom")
         assert wh.counts()["task_pools"] == 0
+
+
+def test_version_1_warehouse_gains_the_loop_stages_table_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    from taskforge.warehouse.schema import MIGRATIONS
+
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_version (version INTEGER, taskforge_version VARCHAR, "
+        "applied_at TIMESTAMP)"
+    )
+    for statement in MIGRATIONS[1]:
+        con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (1, 'v1', now())")
+    con.execute("INSERT INTO task_pools VALUES ('p', 0, 'uid', now())")
+    con.close()
+    with Warehouse.open(path) as wh:
+        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION
+        assert wh.counts()["loop_stages"] == 0
+        assert wh.counts()["task_pools"] == 1

@@ -1,0 +1,68 @@
+"""``taskforge loop``: the cycle, round by round, resumable, recorded in the warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from taskforge.cli.common import JSON_OPTION, WAREHOUSE_OPTION, console, emit_json
+
+
+def loop(
+    config: Path | None = typer.Option(
+        None, "--config", help="loop.yaml (default: offline, bundled DB and seed tasks)."
+    ),
+    rounds: int | None = typer.Option(None, "--rounds", min=1, help="Rounds (overrides config)."),
+    out: Path = typer.Option(Path("taskforge-loop"), "--out", help="Folder for each round."),
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run rollout -> mine -> synthesize -> verify -> pool -> export -> train -> ingest rounds.
+
+    A rerun with the same config resumes after the last finished stage.
+    """
+    from taskforge.loop import load_loop_config, run_loop
+
+    settings = load_loop_config(config, rounds=rounds)
+    where = warehouse or out / "taskforge.duckdb"
+    summary = run_loop(settings, where, out, on_event=_progress)
+    if as_json:
+        emit_json(summary)
+    else:
+        print_rounds(summary)
+
+
+def _progress(round_: int, stage: str, what: str) -> None:
+    if what != "done":
+        console.print(f"round {round_}: {stage}" + (" (already done)" if what == "resumed" else ""))
+
+
+def print_rounds(summary: dict[str, Any]) -> None:
+    """The per-round table."""
+    from rich.table import Table
+
+    table = Table(title=f"taskforge loop {summary['loop_id']}")
+    for header in (
+        "round",
+        "pass^1",
+        "pass^2",
+        "pass^4",
+        "failures by pattern",
+        "tasks added",
+        "acceptance",
+        "train",
+    ):
+        table.add_column(header)
+    for row in summary["rounds"]:
+        pk = row["pass_k"]
+        table.add_row(
+            str(row["round"]),
+            *(f"{pk.get(k):.3f}" if pk.get(k) is not None else "-" for k in ("1", "2", "4")),
+            ", ".join(f"{n} {c}" for n, c in row["failures_by_pattern"].items()),
+            f"{row['tasks_added']} (pool {row['pool_size']})",
+            str(row["acceptance_rate"]),
+            row["train"],
+        )
+    console.print(table)

@@ -1,0 +1,75 @@
+"""Configuration of ``taskforge loop``: the cycle, round by round, as one YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from taskforge.contracts.base import SCHEMA_VERSION, Contract, versioned
+
+LoopMode = Literal["raft", "on-policy"]
+ExportKind = Literal["hf", "tau2", "verl"]
+
+
+class SynthesisSettings(Contract):
+    """How many targeted tasks each round asks for."""
+
+    n_per_pattern: int = Field(default=6, ge=1, description="Candidates per targeted family.")
+    families: list[str] | None = Field(
+        default=None,
+        description="Families to synthesize every round; default: those of the mined patterns.",
+    )
+    embedder: str = Field(
+        default="minilm", description="Embedder for near-duplicate scenarios (minilm|hashing)."
+    )
+
+
+class MiningSettings(Contract):
+    """The mining stage's knobs."""
+
+    judge: str = Field(default="diagnostic", description="diagnostic | llm.")
+    embedder: str = Field(default="minilm", description="minilm | hashing.")
+    labeler: str = Field(default="keywords", description="keywords | llm.")
+    min_cluster_size: int = Field(default=2, ge=2, description="HDBSCAN min_cluster_size.")
+
+
+class LoopConfig(Contract):
+    """Everything one ``taskforge loop`` run depends on; its hash keys the stage records."""
+
+    model_config = versioned("LoopConfig")
+
+    name: str = Field(default="taskforge-loop", description="Loop and task-pool name.")
+    rounds: int = Field(default=2, ge=1, description="Rounds to run.")
+    mode: LoopMode = Field(
+        default="raft",
+        description="raft: train each round from the SFT checkpoint on the union pool; "
+        "on-policy: continue from the last checkpoint on the newest round's tasks.",
+    )
+    domain: str = Field(default="retail", description="Environment domain.")
+    db: Path | None = Field(default=None, description="Task DB (default: the bundled one).")
+    seed_tasks: Path | None = Field(
+        default=None, description="Round-0 tasks (default: the bundled seed tasks)."
+    )
+    llm_config: Path | None = Field(
+        default=None, description="LLM roles (default: the offline simulations)."
+    )
+    trials: int = Field(default=4, ge=1, description="Rollout trials per task.")
+    concurrency: int = Field(default=4, ge=1, description="Concurrent rollout episodes.")
+    seed: int = Field(default=0, description="Seed of every sampled choice.")
+    mining: MiningSettings = Field(default_factory=MiningSettings, description="Mining.")
+    synthesis: SynthesisSettings = Field(
+        default_factory=SynthesisSettings, description="Targeted synthesis."
+    )
+    reward_spec: str = Field(default="raft", description="Reward spec preset or file.")
+    exports: list[ExportKind] = Field(
+        default=["hf", "tau2", "verl"], description="Exports per round."
+    )
+    trainer: Literal["none"] = Field(
+        default="none",
+        description="none: no training (the policy is unchanged between rounds).",
+    )
+    schema_version: str = Field(
+        default=SCHEMA_VERSION, description="Version of the taskforge contracts."
+    )

@@ -1,0 +1,73 @@
+"""What every stage of a loop round sees: the config, where things go, the domain and its DB."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from taskforge.contracts.loop import LoopConfig
+from taskforge.env.db import Database
+from taskforge.env.domains import Domain, get_domain
+from taskforge.errors import DataError
+from taskforge.warehouse.keys import content_key
+
+
+def config_hash(config: LoopConfig) -> str:
+    """Content hash of a loop config (paths as given), the key of its stage records.
+
+    The number of rounds is left out: asking for more rounds extends the same loop.
+    """
+    return content_key("loop", config.model_dump(mode="json", exclude={"rounds"}))
+
+
+@dataclass
+class LoopContext:
+    """A loop run: its config, its warehouse and output folder, and cached domain objects."""
+
+    config: LoopConfig
+    warehouse: Path
+    out: Path
+    outputs: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+
+    @cached_property
+    def config_hash(self) -> str:
+        """Hash of the config."""
+        return config_hash(self.config)
+
+    @property
+    def loop_id(self) -> str:
+        """The loop's id: its name and config hash (a changed config starts a new loop)."""
+        return f"{self.config.name}@{self.config_hash}"
+
+    @cached_property
+    def domain(self) -> Domain:
+        """The environment domain."""
+        return get_domain(self.config.domain)
+
+    @cached_property
+    def db(self) -> Database:
+        """The task DB."""
+        return self.domain.load_db(self.config.db)
+
+    @property
+    def db_path(self) -> Path:
+        """The task DB's file."""
+        path = self.config.db or self.domain.default_db_path
+        if path is None:
+            raise DataError(f"domain {self.config.domain!r} has no bundled DB: set `db:`")
+        return path
+
+    @property
+    def seed_tasks_path(self) -> Path:
+        """Round-0 tasks (default: the seed tasks shipped beside the bundled DB)."""
+        return self.config.seed_tasks or self.db_path.parent / "seed_tasks.json"
+
+    def round_dir(self, round_: int) -> Path:
+        """The folder of one round's files."""
+        return self.out / f"round-{round_:02d}"
+
+    def output(self, round_: int, stage: str) -> dict[str, Any]:
+        """Outputs of a stage that ran (or was resumed) earlier in this loop run."""
+        return self.outputs[(round_, stage)]

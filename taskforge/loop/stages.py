@@ -1,0 +1,204 @@
+"""The stages of one loop round, each a function ``(ctx, round) -> outputs`` (JSON-ready).
+
+Order per round r >= 1: rollout the current policy on the pool of round r-1 -> mine its
+failures -> synthesize targeted tasks for the mined patterns -> verify them again from the
+stored file -> targeting check against naive tasks -> pool round r -> exports -> train ->
+ingest the trainer's rollouts. Round 0 is the seed pool. Every stage writes its files under
+``<out>/round-RR/`` atomically and its warehouse rows idempotently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from taskforge.contracts import Lineage, Task
+from taskforge.contracts.io import load_tasks, write_atomic, write_tasks
+from taskforge.loop.context import LoopContext
+
+Stage = Callable[[LoopContext, int], dict[str, Any]]
+
+
+def rollout(ctx: LoopContext, round_: int) -> dict[str, Any]:
+    """Play the current policy on the previous round's pool, k trials, into the warehouse."""
+    from taskforge.rollout.api import RolloutRequest, run_rollout
+
+    request = RolloutRequest(
+        tasks_path=Path(ctx.output(round_ - 1, "pool")["tasks_file"]),
+        db_path=ctx.db_path,
+        trials=ctx.config.trials,
+        config_path=ctx.config.llm_config,
+        concurrency=ctx.config.concurrency,
+        seed=ctx.config.seed,
+        out_dir=ctx.round_dir(round_) / "rollouts",
+        warehouse=ctx.warehouse,
+        domain=ctx.config.domain,
+        round=round_,
+    )
+    return run_rollout(request)
+
+
+def mine(ctx: LoopContext, round_: int) -> dict[str, Any]:
+    """Mine the round's failures into a taxonomy (reused if this round was mined already)."""
+    from taskforge.mining.pipeline import mine as run_mine
+    from taskforge.mining.stages import build_stages
+    from taskforge.warehouse import Warehouse
+
+    run_id = ctx.output(round_, "rollout")["run_id"]
+    settings = ctx.config.mining
+    with Warehouse.open(ctx.warehouse) as wh:
+        taxonomy_id = _existing_taxonomy(wh, ctx.loop_id, round_)
+        if taxonomy_id is None:
+            stages = build_stages(
+                wh,
+                ctx.domain.toolkit_cls,
+                judge=settings.judge,
+                embedder=settings.embedder,
+                labeler=settings.labeler,
+                min_cluster_size=settings.min_cluster_size,
+                llm_config=ctx.config.llm_config,
+            )
+            config = {"loop_id": ctx.loop_id, "round": round_}
+            taxonomy_id = run_mine(wh, stages, [run_id], round_, config=config).taxonomy.taxonomy_id
+        return {"taxonomy_id": taxonomy_id, "patterns": _patterns(wh, taxonomy_id)}
+
+
+def _existing_taxonomy(wh: Any, loop_id: str, round_: int) -> str | None:
+    return wh.scalar(
+        "SELECT taxonomy_id FROM taxonomies WHERE config->>'loop_id' = ? AND round = ? "
+        "ORDER BY version DESC LIMIT 1",
+        [loop_id, round_],
+    )
+
+
+def _patterns(wh: Any, taxonomy_id: str) -> list[dict[str, Any]]:
+    """The taxonomy's patterns: id, name, size, dominant mechanism and member failures."""
+    rows = wh.query(
+        "SELECT p.pattern_id, p.name, p.size, p.quarantined, "
+        "p.signature->'$.structured.mechanism'->>'value' AS mechanism, "
+        "list(a.traj_uid ORDER BY a.traj_uid) AS failures "
+        "FROM patterns p LEFT JOIN pattern_assignments a USING (pattern_id) "
+        "WHERE p.taxonomy_id = ? GROUP BY ALL ORDER BY p.size DESC, p.pattern_id",
+        [taxonomy_id],
+    ).to_dicts()
+    return [{**r, "failures": [f for f in r["failures"] if f is not None]} for r in rows]
+
+
+def synthesize(ctx: LoopContext, round_: int) -> dict[str, Any]:
+    """Targeted tasks for the mined patterns that a blueprint family can provoke."""
+    from taskforge.registry import build
+    from taskforge.synthesis.blueprints import FAMILY_PATTERNS
+    from taskforge.synthesis.synthesize import synthesize as run_synthesis
+
+    targets = _targets(ctx, ctx.output(round_, "mine")["patterns"])
+    pool = load_tasks(Path(ctx.output(round_ - 1, "pool")["tasks_file"]))
+    report = run_synthesis(
+        ctx.db,
+        ctx.domain.toolkit_cls,
+        sorted(targets),
+        ctx.config.synthesis.n_per_pattern,
+        ctx.config.seed * 1000 + round_,
+        build("embedder", ctx.config.synthesis.embedder),
+        reference_tasks=pool,
+    )
+    by_pattern = {FAMILY_PATTERNS[family]: mined for family, mined in targets.items()}
+    tasks = [_with_lineage(t, round_, by_pattern.get(t.pattern or "")) for t in report.accepted]
+    path = ctx.round_dir(round_) / "targeted_tasks.json"
+    write_tasks(path, tasks)
+    summary = report.summary()
+    rejected = ctx.round_dir(round_) / "rejected_candidates.json"
+    write_atomic(rejected, _json(summary.pop("rejected")))
+    sampled = sum(f["sampled"] for f in summary["families"].values())
+    return {
+        "tasks_file": str(path),
+        "rejected_file": str(rejected),
+        "n_sampled": sampled,
+        "acceptance_rate": round(len(tasks) / sampled, 3) if sampled else None,
+        **summary,
+    }
+
+
+def _targets(ctx: LoopContext, patterns: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Family -> the mined pattern it answers (the largest with the family's mechanism)."""
+    from taskforge.synthesis.blueprints import FAMILY_PATTERNS
+
+    wanted = ctx.config.synthesis.families
+    targets: dict[str, dict[str, Any]] = {}
+    for family, mechanism in FAMILY_PATTERNS.items():
+        mined = [p for p in patterns if p["mechanism"] == mechanism and not p["quarantined"]]
+        if (wanted is None and mined) or (wanted is not None and family in wanted):
+            targets[family] = mined[0] if mined else {}
+    return targets
+
+
+def _with_lineage(task: Task, round_: int, pattern: dict[str, Any] | None) -> Task:
+    base = task.lineage or Lineage()
+    lineage = base.model_copy(
+        update={
+            "round": round_,
+            "pattern_id": (pattern or {}).get("pattern_id"),
+            "source_failures": (pattern or {}).get("failures", []),
+        }
+    )
+    return task.model_copy(update={"lineage": lineage})
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def verify(ctx: LoopContext, round_: int) -> dict[str, Any]:
+    """Certify the targeted tasks again from the stored file alone, on a freshly loaded DB."""
+    from taskforge.env.evaluator import Evaluator
+    from taskforge.synthesis.verify import verify_task
+
+    tasks = load_tasks(Path(ctx.output(round_, "synthesize")["tasks_file"]))
+    db = ctx.domain.load_db(ctx.db_path)
+    evaluator = Evaluator(ctx.domain.toolkit_cls, db)
+    verdicts = [verify_task(t, ctx.domain.toolkit_cls, db, evaluator) for t in tasks]
+    failed = {t.id: v.reasons for t, v in zip(tasks, verdicts, strict=True) if not v.accepted}
+    return {"n_tasks": len(tasks), "n_accepted": len(tasks) - len(failed), "rejected": failed}
+
+
+def targeting(ctx: LoopContext, round_: int) -> dict[str, Any]:
+    """Failure rates on the targeted tasks vs the seed tasks, and targeting precision."""
+    from taskforge.synthesis.targeting import targeting_check
+
+    targeted = load_tasks(Path(ctx.output(round_, "synthesize")["tasks_file"]))
+    if not targeted:
+        return {"patterns": {}, "note": "no targeted tasks this round"}
+    naive = load_tasks(ctx.seed_tasks_path)
+    return targeting_check(
+        targeted, naive, ctx.db, ctx.domain.toolkit_cls, ctx.config.trials, ctx.config.seed
+    )
+
+
+def pool(ctx: LoopContext, round_: int) -> dict[str, Any]:
+    """The round's pool: the seed tasks in round 0, then the union with the new certified ones."""
+    if round_ == 0:
+        previous: list[Task] = []
+        new = load_tasks(ctx.seed_tasks_path)
+    else:
+        previous = load_tasks(Path(ctx.output(round_ - 1, "pool")["tasks_file"]))
+        rejected = ctx.output(round_, "verify")["rejected"]
+        targeted = load_tasks(Path(ctx.output(round_, "synthesize")["tasks_file"]))
+        new = [t for t in targeted if t.id not in rejected]
+    path = ctx.round_dir(round_) / "pool_tasks.json"
+    write_tasks(path, previous + new)
+    return {"tasks_file": str(path), "n_added": len(new), "n_total": len(previous) + len(new)}
+
+
+def train(ctx: LoopContext, round_: int) -> dict[str, Any]:
+    """Train through the configured adapter; with none configured, say so (never pretend)."""
+    return {
+        "status": "skipped",
+        "reason": "no trainer configured (trainer: none); the policy is unchanged between rounds",
+    }
+
+
+def ingest(ctx: LoopContext, round_: int) -> dict[str, Any]:
+    """Ingest the trainer's rollouts (verl dumps and the agent loop's JSONL) when it ran."""
+    return {"status": "skipped", "reason": "no training rollouts this round"}

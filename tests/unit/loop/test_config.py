@@ -1,0 +1,44 @@
+"""Loop config: defaults, YAML with relative paths, overrides, one-line errors, the hash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from taskforge.errors import DataError
+from taskforge.loop import config_hash, load_loop_config
+
+
+def test_defaults_are_offline_and_bundled() -> None:
+    config = load_loop_config(None)
+    assert config.rounds == 2 and config.mode == "raft" and config.trainer == "none"
+    assert config.db is None and config.llm_config is None
+
+
+def test_yaml_paths_are_relative_to_the_file_and_overrides_win(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text("rounds: 3\ndb: data/db.json\nsynthesis: {n_per_pattern: 2}\n")
+    config = load_loop_config(path, rounds=5)
+    assert config.rounds == 5
+    assert config.db == tmp_path / "data" / "db.json"
+    assert config.synthesis.n_per_pattern == 2
+
+
+def test_unknown_or_bad_field_names_file_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text("rounds: 0\n")
+    with pytest.raises(DataError, match=r"loop.yaml: field rounds: "):
+        load_loop_config(path)
+    path.write_text("synthesis: {n_per_patern: 2}\n")
+    with pytest.raises(DataError, match=r"field synthesis.n_per_patern: Extra inputs"):
+        load_loop_config(path)
+    path.write_text("- a list\n")
+    with pytest.raises(DataError, match="expected a mapping"):
+        load_loop_config(path)
+
+
+def test_hash_ignores_the_number_of_rounds_but_not_the_settings() -> None:
+    base = load_loop_config(None)
+    assert config_hash(base) == config_hash(load_loop_config(None, rounds=7))
+    assert config_hash(base) != config_hash(load_loop_config(None, trials=2))
