@@ -106,22 +106,20 @@ class SynthesisRoles:
 def synthesis_roles(config: Any, seed: int = 0) -> SynthesisRoles:
     """The writer, explorer and agreement check that an :class:`LLMConfig` names."""
     from taskforge.llm.client import make_clients
-    from taskforge.synthesis.agreement import AgreementCheck
-    from taskforge.synthesis.explorer import LLMExplorer
-    from taskforge.synthesis.llm_writer import LLMWriter
+    from taskforge.registry import build
 
     clients = make_clients(config, roles=("judge", "explorer", "writer"))
     roles = SynthesisRoles()
     used: list[LLMClient] = []
     if not config.writer.is_offline:
-        roles.writer = LLMWriter(clients["writer"], seed)
+        roles.writer = build("writer", "llm", client=clients["writer"], seed=seed)
         used.append(clients["writer"])
     if not config.explorer.is_offline:
-        roles.explorer = LLMExplorer(clients["explorer"], seed=seed)
+        roles.explorer = build("explorer", "llm", client=clients["explorer"], seed=seed)
         used.append(clients["explorer"])
     checker = next((clients[r] for r in ("judge", "writer") if not config.role(r).is_offline), None)
     if checker is not None:
-        roles.agreement = AgreementCheck(checker, seed)
+        roles.agreement = build("agreement", "llm", client=checker, seed=seed)
         used.append(checker)
     roles.clients = tuple(dict.fromkeys(used))
     return roles
