@@ -16,7 +16,9 @@ tasks put their difficulty into words, see :mod:`taskforge.synthesis.writer`):
   (``ItemFact.stated_options``), the rest only when the agent asks;
 * the reason for the call insists on a payment method for the price difference of a swap
   (``difference`` with ``instead of``/``rather than``/``not with``): the user names it in the
-  request (``Request.payment_stated``).
+  request (``Request.payment_stated``);
+* the instructions tell the user to make sure every one of several requests is handled: the
+  user says up front how many things they have to sort out (``UserFacts.announced``).
 
 This module also holds the wording both scripted sides share — options, addresses and payment
 methods rendered in one parseable, natural-reading way (``color: red, size: M``;
@@ -174,6 +176,8 @@ class UserFacts:
     task_id: str
     identity: Identity | None
     requests: list[Request]
+    announced: bool = False
+    """Whether the user says up front that they have several requests."""
 
 
 def derive_facts(task: Task, db: Database | State) -> UserFacts:
@@ -207,8 +211,9 @@ def derive_facts(task: Task, db: Database | State) -> UserFacts:
     identity = _identity(start, user_ids, task)
     if not requests:
         requests.append(_info_request(state, task, identity))
-    _apply_scenario(task, start, requests)
-    return UserFacts(task_id=task.id, identity=identity, requests=requests)
+    facts = UserFacts(task_id=task.id, identity=identity, requests=requests)
+    _apply_scenario(task, start, facts)
+    return facts
 
 
 def _copy_state(state: State) -> State:
@@ -362,6 +367,7 @@ def _same_amount(amount: Any, text: str) -> bool:
 
 _NO_ORDER_IDS = re.compile(r"order (ids?|numbers?)\b", re.IGNORECASE)
 _ONLY_CHANGES = re.compile(r"only by what changes", re.IGNORECASE)
+_EVERY_REQUEST = re.compile(r"every one of your requests", re.IGNORECASE)
 _INSIST = re.compile(r"\b(instead of|rather than|not with)\b", re.IGNORECASE)
 
 
@@ -375,13 +381,14 @@ def _scenario_parts(task: Task) -> tuple[str, str, str]:
     return instructions.reason_for_call, instructions.unknown_info or "", scenario_text(task)
 
 
-def _apply_scenario(task: Task, state: State, requests: list[Request]) -> None:
+def _apply_scenario(task: Task, state: State, facts: UserFacts) -> None:
     """Word the requests the way the scenario says (see the module docstring)."""
     reason, unknown, text = _scenario_parts(task)
     no_ids = bool(_NO_ORDER_IDS.search(unknown))
     vague = bool(_ONLY_CHANGES.search(text))
     insist = "difference" in reason.lower() and bool(_INSIST.search(reason))
-    for request in requests:
+    facts.announced = len(facts.requests) > 1 and bool(_EVERY_REQUEST.search(text))
+    for request in facts.requests:
         if no_ids and request.order_id is not None:
             request.order_hint = _order_hint(state, request, text)
         if vague and request.kind in SWAP_KINDS:

@@ -35,8 +35,8 @@ off), and the mistake lands on the confusable record:
 * ``wrong_variant``: the user stated only part of the new variant's options and several
   available variants match; the swap gets another matching variant (the careful agent asks
   which one is meant, :data:`CLARIFY_MARK`);
-* ``early_stop``: a later request of several in one conversation (the agent already finished
-  one);
+* ``early_stop``: a later request of several that the user announced up front (the agent
+  already finished one);
 * ``skip_confirmation``: the user named a payment method for a swap's price difference that
   is not the order's own; the unconfirmed write charges the order's original method.
 
@@ -69,7 +69,7 @@ from taskforge.rollout.facts import (
     parse_address,
     parse_options,
 )
-from taskforge.rollout.scripted_user import CLARIFY_MARK, CONFIRM_MARK, DONE_PHRASE
+from taskforge.rollout.scripted_user import ANNOUNCE_MARK, CLARIFY_MARK, CONFIRM_MARK, DONE_PHRASE
 
 ERROR_MODES = (
     "wrong_variant",
@@ -88,8 +88,8 @@ DEFAULT_ERROR_RATES: dict[str, float] = {
     "early_stop": 0.1,
     "repeat_call": 0.04,
 }
-"""Rates per opportunity, tuned on 4 trials: pass^1 0.56 on tau2 Retail (feasible tasks), 0.73 on
-the shipped seed tasks (one write each, so fewer opportunities); pass^4 0.21 and 0.35."""
+"""Rates per opportunity, tuned on 4 trials: pass^1 0.55 on tau2 Retail (feasible tasks), 0.68 on
+the 64 shipped seed tasks (one write each, so fewer opportunities); pass^4 0.21 and 0.27."""
 DEFAULT_HARD_RATES: dict[str, float] = {
     "wrong_order": 0.7,
     "wrong_variant": 0.7,
@@ -428,8 +428,7 @@ class ScriptedPolicy:
         if not confirmed and not skipped:
             text = f"Here are the details: {plan.details}.{plan.payment_phrase}"
             return _say(f"{text} Do you confirm {CONFIRM_MARK}?")
-        later = any(who == "assistant" and p < pos and DONE_PHRASE in t for p, who, t in conv.texts)
-        if self._fires("early_stop", later):
+        if self._fires("early_stop", _later_of_several(conv, pos)):
             return _say(f"Your request has been submitted successfully. {DONE_PHRASE}")
         if skipped and skip_hard:
             return _call(plan.name, plan.hard["skip_confirmation"][0], self._size)
@@ -449,6 +448,14 @@ class ScriptedPolicy:
             if options and self._fires(mode, hard):
                 return self._rng(mode).choice(options)
         return args
+
+
+def _later_of_several(conv: _Conversation, pos: int) -> bool:
+    """A request after the first, in a conversation whose user announced several."""
+    announced = any(ANNOUNCE_MARK in text for text in conv.user_texts())
+    return announced and any(
+        who == "assistant" and p < pos and DONE_PHRASE in t for p, who, t in conv.texts
+    )
 
 
 # -- replies -----------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ is recomputed from the dialogue, so it survives resumption.
 
 Protocol (shared with :mod:`taskforge.rollout.scripted_policy`):
 
-* the first turn states the first request, with identity information on some seeds;
+* the first turn states the first request, with identity information on some seeds (and,
+  when the facts say so, how many requests there are: :data:`ANNOUNCE_MARK`);
 * an agent message asking for an ``email`` or ``zip code`` gets the identity (email, or name and
   zip when the agent asks for those);
 * a message containing ``(yes/no)`` is a confirmation: ``yes`` when it names every detail of the
@@ -41,6 +42,7 @@ TRANSFER = "###TRANSFER###"
 DONE_PHRASE = "Is there anything else I can help you with?"
 CONFIRM_MARK = "(yes/no)"
 CLARIFY_MARK = "Which one would you like?"
+ANNOUNCE_MARK = "things to sort out today"
 MAX_LOST_TURNS = 8
 
 _GREETINGS = ("Hi!", "Hello.", "Hi there.", "Good day.")
@@ -95,6 +97,8 @@ class ScriptedUser:
 
     def _opening(self, rng: random.Random) -> str:
         first = request_text(self.facts.requests[0], rng) if self.facts.requests else ""
+        if self.facts.announced:
+            first = f"I have {len(self.facts.requests)} {ANNOUNCE_MARK}. First: {first}"
         greeting = rng.choice(_GREETINGS)
         if rng.random() < 0.5:
             return f"{greeting} {self._identity(by_email=self.email_first)} {first}"
