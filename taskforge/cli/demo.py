@@ -1,4 +1,9 @@
-"""``taskforge demo``: what exists so far, end to end and offline, on the project's own data."""
+"""``taskforge demo``: the whole loop, offline, on the project's own data, in a few minutes.
+
+Generate a Retail DB -> sample seed tasks -> audit them -> two rounds of ``taskforge loop``
+(scripted policy vs scripted user -> mine -> synthesize -> verify -> targeting -> pool ->
+Hugging Face and tau2 exports; training is skipped and says so) -> HTML report -> speed.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import typer
 
 from taskforge.cli.common import JSON_OPTION, console, emit_json
 from taskforge.contracts import Message, Task, TerminationReason
+from taskforge.contracts.io import write_atomic
 from taskforge.env.audit import audit_summary, audit_task
 from taskforge.env.bench import gold_messages, run_env_bench
 from taskforge.env.db import Database
@@ -18,25 +24,20 @@ from taskforge.env.evaluator import Evaluator
 from taskforge.rollout.prompts import GREETING
 
 DEMO_DB = {"seed": 7, "users": 120, "orders": 240, "products": 24}
-FAILURE_MODES_SQL = """
-    SELECT mode, count(*) AS n
-    FROM (SELECT unnest(from_json(error_modes, '["VARCHAR"]')) AS mode
-          FROM trajectories WHERE run_id = ? AND reward < 1)
-    GROUP BY mode ORDER BY n DESC, mode"""
-STILL_TO_COME = [
-    "synthesis: targeted tasks with certificates (issue 6)",
-    "rewards + verl GRPO adapter (issue 7)",
-    "exports (Hugging Face, tau2), pools, taskforge loop (issue 8)",
-]
+DEMO_ROUNDS = 2
 
 
 def demo(
     out: Path = typer.Option(Path("taskforge-demo"), "--out", help="Folder for the artifacts."),
     n_tasks: int = typer.Option(24, "--tasks", min=1, help="Seed tasks to sample."),
     trials: int = typer.Option(4, "--trials", min=1, help="Rollout trials per task."),
+    rounds: int = typer.Option(DEMO_ROUNDS, "--rounds", min=1, help="Loop rounds."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run every stage built so far, offline, and say where each artifact is."""
+    """The whole loop offline, on a generated DB, and where each artifact is.
+
+    Rerunning it resumes: finished loop stages are skipped, nothing lands twice.
+    """
     out.mkdir(parents=True, exist_ok=True)
     dom = get_domain("retail")
     steps: dict[str, Any] = {}
@@ -44,12 +45,12 @@ def demo(
     tasks = _step_tasks(db, out, n_tasks, steps)
     _step_audit(dom, db, tasks, steps)
     _step_evaluate(dom, db, tasks, steps)
-    _step_rollout(out, steps, trials)
-    _step_mine(dom, out, steps)
+    _step_loop(out, steps, trials, rounds)
+    _step_report(out, steps)
     with console.status("[6/6] timing evaluation against a naive baseline"):
         steps["bench"] = run_env_bench(dom.toolkit_cls, db, tasks, seconds=0.3)
-    report = {"out": str(out), "steps": steps, "still_to_come": STILL_TO_COME}
-    (out / "demo_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    report = {"out": str(out), "steps": steps, "artifacts": _artifacts(out, steps)}
+    write_atomic(out / "demo_report.json", json.dumps(report, indent=2) + "\n")
     if as_json:
         emit_json(report)
     else:
@@ -98,74 +99,85 @@ def _step_evaluate(dom: Domain, db: Database, tasks: list[Task], steps: dict[str
     }
 
 
-def _step_rollout(out: Path, steps: dict[str, Any], trials: int) -> None:
-    from taskforge.rollout.api import RolloutRequest, run_rollout
-    from taskforge.warehouse import Warehouse
+def _step_loop(out: Path, steps: dict[str, Any], trials: int, rounds: int) -> None:
+    from taskforge.loop import load_loop_config, run_loop
 
     console.print(
-        f"[4/6] rolling out the scripted policy against the scripted user, {trials} trials per "
-        "task (offline simulations, through LiteLLM), into the warehouse"
+        f"[4/6] {rounds} rounds of the loop: the scripted policy vs the scripted user "
+        f"({trials} trials per task; offline simulations, through LiteLLM) -> mine the failures "
+        "-> synthesize targeted tasks -> verify -> targeting check -> pool -> exports"
     )
-    request = RolloutRequest(
-        tasks_path=Path(steps["tasks"]["path"]),
-        db_path=Path(steps["db"]["path"]),
+    config = load_loop_config(
+        None,
+        name="demo",
+        rounds=rounds,
         trials=trials,
-        out_dir=out / "rollouts",
-        warehouse=out / "taskforge.duckdb",
-        concurrency=4,
+        db=steps["db"]["path"],
+        seed_tasks=steps["tasks"]["path"],
     )
-    result = run_rollout(request)
-    with Warehouse.open(request.warehouse, read_only=True) as wh:
-        modes = wh.query(FAILURE_MODES_SQL, [result["run_id"]]).to_dicts()
-    steps["rollout"] = {**result, "error_modes_in_failures": {m["mode"]: m["n"] for m in modes}}
+
+    def progress(round_: int, stage: str, what: str) -> None:
+        if what != "done":
+            note = " (already done)" if what == "resumed" else ""
+            console.print(f"      round {round_}: {stage}{note}")
+
+    steps["loop"] = run_loop(config, out / "taskforge.duckdb", out / "loop", progress)
 
 
-def _step_mine(dom: Domain, out: Path, steps: dict[str, Any]) -> None:
-    from taskforge.mining.pipeline import mine
+def _step_report(out: Path, steps: dict[str, Any]) -> None:
     from taskforge.mining.report import render_report
-    from taskforge.mining.stages import build_stages
     from taskforge.warehouse import Warehouse
 
-    console.print("[5/6] mining the failures: diagnostic judge -> MiniLM -> HDBSCAN -> keywords")
-    with Warehouse.open(steps["rollout"]["warehouse"]) as wh:
-        stages = build_stages(wh, dom.toolkit_cls, min_cluster_size=2)
-        result = mine(wh, stages, runs=[steps["rollout"]["run_id"]], config={"demo": True})
-        html = render_report(wh, result.taxonomy.taxonomy_id)
-    report = out / "report.html"
-    report.write_text(html, encoding="utf-8")
-    steps["mine"] = {**result.summary(), "report": str(report)}
+    console.print("[5/6] writing the HTML report")
+    with Warehouse.open(steps["loop"]["warehouse"], read_only=True) as wh:
+        html = render_report(wh)
+    path = out / "report.html"
+    write_atomic(path, html)
+    steps["report"] = {"path": str(path)}
 
 
-def _pass_k(values: dict[Any, Any]) -> str:
-    return ", ".join(f"pass^{k} {v:.2f}" for k, v in values.items() if v is not None)
+def _artifacts(out: Path, steps: dict[str, Any]) -> dict[str, str]:
+    """Where each artifact is (the exports are the last round's)."""
+    last = Path(steps["loop"]["out"]) / f"round-{len(steps['loop']['rounds']):02d}" / "export"
+    return {
+        "db": steps["db"]["path"],
+        "seed_tasks": steps["tasks"]["path"],
+        "warehouse": steps["loop"]["warehouse"],
+        "pool_tasks": steps["loop"]["pool_file"],
+        "hf_dataset": str(last / "hf"),
+        "tau2_tasks": str(last / "tau2"),
+        "report": steps["report"]["path"],
+        "summary": str(out / "demo_report.json"),
+    }
 
 
 def _print_summary(report: dict[str, Any]) -> None:
-    s = report["steps"]
-    bench, r, m = s["bench"], s["rollout"], s["mine"]
-    console.print(
-        f"\n[bold]done[/]  artifacts in {report['out']}/\n"
-        f"  DB           {s['db']['path']}  "
-        f"({s['db']['users']} users, {s['db']['orders']} orders)\n"
-        f"  seed tasks   {s['tasks']['path']}  ({s['tasks']['n']} tasks)\n"
-        f"  audit        {s['audit']['n_gold_errors']} gold errors, "
-        f"{s['audit']['n_tasks_db_unchanged']} read-only tasks\n"
-        f"  evaluation   gold episodes {s['evaluate']['gold_mean_reward']:.2f}, "
-        f"do-nothing {s['evaluate']['do_nothing_mean_reward']:.2f}\n"
-        f"  rollout      {r['episodes_played']} episodes (scripted policy vs scripted user): "
-        f"{_pass_k(r['pass_k'])}\n"
-        f"               failures by injected error mode: {r['error_modes_in_failures']}\n"
-        f"  warehouse    {r['warehouse']}  (shard {r['shard']})\n"
-        f"  taxonomy     v{m['version']}: {m['n_failures']} failures, {m['n_patterns']} "
-        "patterns: "
-        + "; ".join(f"{p['name']} ({p['size']})" for p in m["patterns"])
-        + f"\n  HTML report  {m['report']}\n"
-        f"  speed        {bench['taskforge']['evals_per_sec']:,.0f} evals/s, "
-        f"x{bench['speedup']['evals']:,} vs naive\n"
-        f"  JSON report  {report['out']}/demo_report.json\n"
-        "still to come:\n  - " + "\n  - ".join(report["still_to_come"]) + "\n"
-        "try next:\n"
-        f'  taskforge sql --warehouse {r["warehouse"]} "SELECT * FROM tool_error_rates"\n'
-        f"  taskforge tasks audit {s['tasks']['path']} --db {s['db']['path']}",
-        soft_wrap=True,
-    )
+    from taskforge.cli.loop import print_rounds
+
+    s, a = report["steps"], report["artifacts"]
+    bench = s["bench"]
+    print_rounds(s["loop"])
+    lines = [
+        f"[bold]done[/]  artifacts in {report['out']}/",
+        f"  DB              {a['db']}  ({s['db']['users']} users, {s['db']['orders']} orders)",
+        f"  seed tasks      {a['seed_tasks']}  ({s['tasks']['n']} tasks, "
+        f"{s['audit']['n_gold_errors']} gold errors; gold replay scores "
+        f"{s['evaluate']['gold_mean_reward']:.2f}, doing nothing "
+        f"{s['evaluate']['do_nothing_mean_reward']:.2f})",
+        f"  warehouse       {a['warehouse']}",
+        f"  task pool       {a['pool_tasks']}",
+        f"  HF dataset      {a['hf_dataset']}  (datasets.load_dataset on this folder)",
+        f"  tau2 task set   {a['tau2_tasks']}  (TAU2_DATA_DIR, see its README)",
+        f"  HTML report     {a['report']}",
+        f"  speed           {bench['taskforge']['evals_per_sec']:,.0f} evaluations/s, "
+        f"x{bench['speedup']['evals']:,} vs a naive baseline",
+        f"  JSON summary    {a['summary']}",
+        "training: skipped (no trainer configured offline); on a GPU machine the verl adapter "
+        "trains on the exported pool (see trainer_adapters/verl).",
+        "try next:",
+        f'  taskforge sql --warehouse {a["warehouse"]} "SELECT * FROM loop_rounds"',
+        f'  taskforge sql --warehouse {a["warehouse"]} "SELECT * FROM failure_rate_by_pattern"',
+        f"  taskforge pool show --warehouse {a['warehouse']} --name demo --union",
+        f"  taskforge rewards probe --spec raft --tasks {a['seed_tasks']} --db {a['db']}",
+    ]
+    console.print("\n".join(lines), soft_wrap=True)

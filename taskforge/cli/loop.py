@@ -40,29 +40,28 @@ def _progress(round_: int, stage: str, what: str) -> None:
 
 
 def print_rounds(summary: dict[str, Any]) -> None:
-    """The per-round table."""
+    """The per-round table, then each round's failures per mined pattern."""
     from rich.table import Table
 
     table = Table(title=f"taskforge loop {summary['loop_id']}")
-    for header in (
-        "round",
-        "pass^1",
-        "pass^2",
-        "pass^4",
-        "failures by pattern",
-        "tasks added",
-        "acceptance",
-        "train",
-    ):
-        table.add_column(header)
+    headers = ("round", "pass^1", "pass^2", "pass^4", "fails", "patterns", "added", "pool",
+               "accept", "train")  # fmt: skip
+    for header in headers:
+        table.add_column(header, justify="right" if header != "train" else "left")
     for row in summary["rounds"]:
         pk = row["pass_k"]
+        failures = row["failures_by_pattern"]
         table.add_row(
             str(row["round"]),
-            *(f"{pk.get(k):.3f}" if pk.get(k) is not None else "-" for k in ("1", "2", "4")),
-            ", ".join(f"{n} {c}" for n, c in row["failures_by_pattern"].items()),
-            f"{row['tasks_added']} (pool {row['pool_size']})",
-            str(row["acceptance_rate"]),
+            *(f"{pk[k]:.3f}" if pk.get(k) is not None else "-" for k in ("1", "2", "4")),
+            str(sum(failures.values())),
+            str(len(failures)),
+            str(row["tasks_added"]),
+            str(row["pool_size"]),
+            "-" if row["acceptance_rate"] is None else f"{row['acceptance_rate']:.0%}",
             row["train"],
         )
     console.print(table)
+    for row in summary["rounds"]:
+        patterns = "; ".join(f"{n} ({c})" for n, c in row["failures_by_pattern"].items())
+        console.print(f"round {row['round']} patterns: {patterns or 'none'}", soft_wrap=True)

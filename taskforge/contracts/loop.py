@@ -8,9 +8,10 @@ from typing import Literal
 from pydantic import Field
 
 from taskforge.contracts.base import SCHEMA_VERSION, Contract, versioned
+from taskforge.contracts.pool import Curriculum
 
 LoopMode = Literal["raft", "on-policy"]
-ExportKind = Literal["hf", "tau2", "verl"]
+ExportKind = Literal["hf", "tau2"]
 
 
 class SynthesisSettings(Contract):
@@ -62,10 +63,11 @@ class LoopConfig(Contract):
     synthesis: SynthesisSettings = Field(
         default_factory=SynthesisSettings, description="Targeted synthesis."
     )
-    reward_spec: str = Field(default="raft", description="Reward spec preset or file.")
-    exports: list[ExportKind] = Field(
-        default=["hf", "tau2", "verl"], description="Exports per round."
+    curriculum: Curriculum = Field(
+        default_factory=Curriculum, description="Which pool tasks are offered each round."
     )
+    reward_spec: str = Field(default="raft", description="Reward spec preset or file.")
+    exports: list[ExportKind] = Field(default=["hf", "tau2"], description="Exports per round.")
     trainer: Literal["none"] = Field(
         default="none",
         description="none: no training (the policy is unchanged between rounds).",

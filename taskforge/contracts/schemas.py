@@ -7,9 +7,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from taskforge.contracts.export import ExportManifest
 from taskforge.contracts.judgment import Judgment
 from taskforge.contracts.loop import LoopConfig
 from taskforge.contracts.message import Message
+from taskforge.contracts.pool import TaskPool
 from taskforge.contracts.reward import RewardInfo
 from taskforge.contracts.rewardspec import RewardBreakdown, RewardSpec
 from taskforge.contracts.run import Run
@@ -27,6 +29,8 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "loop_config": LoopConfig,
     "reward_spec": RewardSpec,
     "reward_breakdown": RewardBreakdown,
+    "task_pool": TaskPool,
+    "export_manifest": ExportManifest,
 }
 
 

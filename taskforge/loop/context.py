@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from taskforge.contracts.loop import LoopConfig
+from taskforge.contracts.pool import PoolMode
 from taskforge.env.db import Database
 from taskforge.env.domains import Domain, get_domain
 from taskforge.errors import DataError
@@ -63,6 +64,18 @@ class LoopContext:
     def seed_tasks_path(self) -> Path:
         """Round-0 tasks (default: the seed tasks shipped beside the bundled DB)."""
         return self.config.seed_tasks or self.db_path.parent / "seed_tasks.json"
+
+    @property
+    def pool_mode(self) -> PoolMode:
+        """The pool mode the loop's mode stands for."""
+        return "raft-union" if self.config.mode == "raft" else "on-policy"
+
+    @property
+    def command(self) -> str:
+        """How this loop was started, for the provenance of what it writes."""
+        from taskforge.export.manifest import command_line
+
+        return command_line()
 
     def round_dir(self, round_: int) -> Path:
         """The folder of one round's files."""

@@ -20,6 +20,7 @@ ROUND_STAGES: list[tuple[str, stages.Stage]] = [
     ("verify", stages.verify),
     ("targeting", stages.targeting),
     ("pool", stages.pool),
+    ("export", stages.export),
     ("train", stages.train),
     ("ingest", stages.ingest),
 ]
@@ -35,6 +36,7 @@ def run_loop(
     """Run (or resume) every round of the loop; returns the per-round summary."""
     from taskforge.loop.summary import summarise
 
+    out.mkdir(parents=True, exist_ok=True)
     ctx = LoopContext(config=config, warehouse=warehouse, out=out)
     _stage(ctx, 0, "pool", stages.pool, on_event)
     for round_ in range(1, config.rounds + 1):

@@ -177,18 +177,55 @@ def targeting(ctx: LoopContext, round_: int) -> dict[str, Any]:
 
 
 def pool(ctx: LoopContext, round_: int) -> dict[str, Any]:
-    """The round's pool: the seed tasks in round 0, then the union with the new certified ones."""
+    """Round r of the pool (round 0: the seed tasks; then the certified targeted tasks), with
+    the curriculum applied; writes the tasks the next round plays (RAFT: the union so far)."""
+    from taskforge.pool import build_pool, select_pool
+    from taskforge.warehouse import Warehouse
+
     if round_ == 0:
-        previous: list[Task] = []
         new = load_tasks(ctx.seed_tasks_path)
     else:
-        previous = load_tasks(Path(ctx.output(round_ - 1, "pool")["tasks_file"]))
         rejected = ctx.output(round_, "verify")["rejected"]
         targeted = load_tasks(Path(ctx.output(round_, "synthesize")["tasks_file"]))
         new = [t for t in targeted if t.id not in rejected]
+    with Warehouse.open(ctx.warehouse) as wh:
+        built = build_pool(
+            wh, ctx.config.name, round_, new, ctx.config.curriculum,
+            mode=ctx.pool_mode, domain=ctx.config.domain, command=ctx.command,
+            config=ctx.config.model_dump(mode="json"),
+        )  # fmt: skip
+        union, tasks = select_pool(wh, ctx.config.name, round_, union=True)
     path = ctx.round_dir(round_) / "pool_tasks.json"
-    write_tasks(path, previous + new)
-    return {"tasks_file": str(path), "n_added": len(new), "n_total": len(previous) + len(new)}
+    write_atomic(path, _json([t.to_json_dict() for t in tasks]))
+    return {
+        "tasks_file": str(path),
+        "n_added": len(new),
+        "n_round": len(built.active()),
+        "n_total": len(tasks),
+        "summary": union.summary(),
+    }
+
+
+def export(ctx: LoopContext, round_: int) -> dict[str, Any]:
+    """The round's pool (RAFT: the union; on-policy: the round's own) in every configured form."""
+    from taskforge.export import export_hf, export_tau2
+    from taskforge.pool import select_pool
+    from taskforge.rewards import load_spec
+    from taskforge.warehouse import Warehouse
+
+    with Warehouse.open(ctx.warehouse, read_only=True) as wh:
+        pool_, tasks = select_pool(wh, ctx.config.name, round_, union=ctx.config.mode == "raft")
+    spec_hash = load_spec(ctx.config.reward_spec).spec_hash()
+    common: dict[str, Any] = {
+        "command": ctx.command, "config": ctx.config.model_dump(mode="json"),
+        "spec_hash": spec_hash,
+    }  # fmt: skip
+    written = {}
+    for kind in ctx.config.exports:
+        out = ctx.round_dir(round_) / "export" / kind
+        exporter: Any = {"hf": export_hf, "tau2": export_tau2}[kind]
+        written[kind] = exporter(pool_, tasks, ctx.db, out, **common).summary()
+    return {"n_tasks": len(tasks), "exports": written}
 
 
 def train(ctx: LoopContext, round_: int) -> dict[str, Any]:

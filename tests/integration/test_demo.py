@@ -8,41 +8,62 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from taskforge.cli.app import app
+from taskforge.contracts import TerminationReason
 from taskforge.contracts.io import load_tasks
-from taskforge.rollout.scripted_policy import ERROR_MODES
+from taskforge.env.bench import gold_messages
+from taskforge.env.domains import get_domain
+from taskforge.env.evaluator import Evaluator
+from taskforge.export import read_manifest
+from taskforge.export.hf_schema import import_datasets
 from taskforge.warehouse import Warehouse
+
+ARGS = ["--tasks", "16", "--trials", "2", "--rounds", "2", "--json"]
 
 
 def test_demo_produces_what_it_promises(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--tasks", "16", "--json"])
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), *ARGS])
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    steps = report["steps"]
-    rollout = steps["rollout"]
-    for path in (
-        steps["db"]["path"],
-        steps["tasks"]["path"],
-        rollout["warehouse"],
-        rollout["shard"],
-        out / "demo_report.json",
-    ):
-        assert Path(path).exists(), path
-    assert len(load_tasks(steps["tasks"]["path"])) == 16
+    steps, artifacts = report["steps"], report["artifacts"]
+    for name, path in artifacts.items():
+        assert Path(path).exists(), name
+    assert len(load_tasks(artifacts["seed_tasks"])) == 16
     assert steps["audit"]["n_gold_errors"] == 0
     assert steps["evaluate"] == {"gold_mean_reward": 1.0, "do_nothing_mean_reward": 0.0}
-    assert rollout["episodes_played"] == 64
-    pass_k = rollout["pass_k"]
-    assert 0.3 <= pass_k["1"] <= 0.95 and pass_k["4"] < pass_k["1"]
-    assert set(rollout["error_modes_in_failures"]) <= set(ERROR_MODES)
-    mined = steps["mine"]
-    assert mined["n_failures"] > 0 and mined["n_patterns"] >= 1 and mined["version"] == 1
-    html = Path(mined["report"]).read_text()
-    assert html.startswith("<!DOCTYPE html>") and all(p["name"] in html for p in mined["patterns"])
+    rounds = steps["loop"]["rounds"]
+    assert [r["round"] for r in rounds] == [1, 2]
+    assert rounds[0]["episodes"] == 16 * 2 and rounds[0]["failures_by_pattern"]
+    assert all(r["train"] == "skipped" for r in rounds)
+    pool = load_tasks(artifacts["pool_tasks"])
+    assert len(pool) == 16 + sum(r["tasks_added"] for r in rounds) == rounds[-1]["pool_size"]
+    _check_exports(artifacts, pool)
+    html = Path(artifacts["report"]).read_text()
+    assert html.startswith("<!DOCTYPE html>") and "Loop rounds" in html
     assert steps["bench"]["speedup"]["evals"] > 1
-    assert report["still_to_come"]
-    rerun = CliRunner().invoke(app, ["demo", "--out", str(out), "--tasks", "16", "--json"])
-    assert rerun.exit_code == 0
-    assert json.loads(rerun.stdout)["steps"]["rollout"]["episodes_played"] == 0  # resumed
-    with Warehouse.open(out / "taskforge.duckdb", read_only=True) as wh:
-        assert wh.counts()["trajectories"] == 64
+    with Warehouse.open(artifacts["warehouse"], read_only=True) as wh:
+        before = wh.counts()
+    rerun = CliRunner().invoke(app, ["demo", "--out", str(out), *ARGS])
+    assert rerun.exit_code == 0, rerun.stderr
+    assert "already done" in rerun.stderr
+    assert json.loads(rerun.stdout)["steps"]["loop"]["rounds"] == rounds
+    with Warehouse.open(artifacts["warehouse"], read_only=True) as wh:
+        assert wh.counts() == before
+
+
+def _check_exports(artifacts: dict[str, str], pool: list) -> None:
+    """The HF folder loads offline; the tau2 tasks' gold actions replay to reward 1."""
+    datasets = import_datasets()
+    loaded = datasets.load_dataset(artifacts["hf_dataset"])
+    assert sum(len(split) for split in loaded.values()) == len(pool)
+    assert read_manifest(Path(artifacts["hf_dataset"])).pool.name == "demo"
+    tau2 = Path(artifacts["tau2_tasks"]) / "tau2" / "domains" / "retail"
+    dom = get_domain("retail")
+    db = dom.load_db(tau2 / "db.json")
+    evaluator = Evaluator(dom.toolkit_cls, db)
+    exported = load_tasks(tau2 / "tasks.json")
+    assert len(exported) == len(pool)
+    stop = TerminationReason.USER_STOP
+    for task in exported:
+        gold = gold_messages(dom.toolkit_cls, db, task)
+        assert evaluator.evaluate(task, gold, stop).reward == 1.0, task.id

@@ -61,7 +61,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 def test_every_stage_is_recorded_and_the_round_summarised(finished: tuple[Path, dict]) -> None:
     tmp_path, summary = finished
     counts = _counts(tmp_path)
-    assert counts["loop_stages"] == 1 + 8  # round 0's pool, then 8 stages in round 1
+    assert counts["loop_stages"] == 1 + 9  # round 0's pool, then 9 stages in round 1
     (row,) = summary["rounds"]
     n_seed = len(load_tasks(tmp_path / "out" / "round-00" / "pool_tasks.json"))
     assert row["episodes"] == n_seed * 2 == counts["trajectories"]
@@ -111,7 +111,7 @@ def test_killed_loop_resumes_without_duplicates(tmp_path: Path) -> None:
     counts = _counts(tmp_path)
     row = json.loads(out)["rounds"][0]
     assert counts["trajectories"] == row["episodes"]
-    assert counts["taxonomies"] == 1 and counts["loop_stages"] == 9
+    assert counts["taxonomies"] == 1 and counts["loop_stages"] == 10
     with Warehouse.open(tmp_path / "out" / "taskforge.duckdb", read_only=True) as wh:
         assert wh.scalar("SELECT count(*) - count(DISTINCT traj_uid) FROM trajectories") == 0
 

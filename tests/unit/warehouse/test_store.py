@@ -71,28 +71,27 @@ def test_read_only_needs_an_existing_file(tmp_path: Path) -> None:
 def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         with pytest.raises(RuntimeError), wh.transaction() as con:
-            con.execute("INSERT INTO task_pools VALUES ('p', 0, 't', now())").fetchall()
+            con.execute(
+                "INSERT INTO task_pools (pool, round, task_uid, added_at) "
+                "VALUES ('p', 0, 't', now())"
+            ).fetchall()
             raise RuntimeError("boom")
         assert wh.counts()["task_pools"] == 0
 
 
-def test_version_1_warehouse_gains_the_loop_stages_table_and_keeps_its_rows(
+def test_version_2_warehouse_gains_the_loop_stages_table_and_keeps_its_rows(
     tmp_path: Path,
 ) -> None:
-    from taskforge.warehouse.schema import MIGRATIONS
-
-    path = tmp_path / "v1.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute(
-        "CREATE TABLE schema_version (version INTEGER, taskforge_version VARCHAR, "
-        "applied_at TIMESTAMP)"
-    )
-    for statement in MIGRATIONS[1]:
-        con.execute(statement)
-    con.execute("INSERT INTO schema_version VALUES (1, 'v1', now())")
-    con.execute("INSERT INTO task_pools VALUES ('p', 0, 'uid', now())")
+    path = tmp_path / "v2.duckdb"
+    Warehouse.open(path).close()
+    con = duckdb.connect(str(path))  # turn it back into a v2 file, with a pool row
+    con.execute("DROP TABLE loop_stages")
+    con.execute("DELETE FROM schema_version WHERE version = 3")
+    con.execute("INSERT INTO task_pools (pool, round, task_uid) VALUES ('p', 0, 'uid')")
     con.close()
+    with pytest.raises(WarehouseError, match="older than"):
+        Warehouse.open(path, read_only=True)
     with Warehouse.open(path) as wh:
-        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION
+        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION == 3
         assert wh.counts()["loop_stages"] == 0
         assert wh.counts()["task_pools"] == 1
