@@ -28,6 +28,16 @@ REGISTRY: dict[str, dict[str, str]] = {
         "keywords": "taskforge.mining.label:KeywordLabeler",
         "llm": "taskforge.mining.label:LLMLabeler",
     },
+    "writer": {
+        "template": "taskforge.synthesis.writer:TemplateWriter",
+        "llm": "taskforge.synthesis.llm_writer:LLMWriter",
+    },
+    "explorer": {
+        "llm": "taskforge.synthesis.explorer:LLMExplorer",
+    },
+    "agreement": {
+        "llm": "taskforge.synthesis.agreement:AgreementCheck",
+    },
 }
 
 

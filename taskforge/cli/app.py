@@ -20,6 +20,7 @@ from taskforge.cli import (
     synthesize,
     tasks,
     tools,
+    verify,
 )
 from taskforge.cli.common import App
 
@@ -46,6 +47,7 @@ app.command("mine")(mine.mine)
 app.command("report")(report.report)
 app.command("synthesize")(synthesize.synthesize)
 app.command("demo")(demo.demo)
+app.command("verify")(verify.verify)
 app.command("loop")(loop.loop)
 
 

@@ -182,3 +182,47 @@ def failures(
         emit_json(report)
     else:
         console.print(f"wrote {report['path']}: {report['per_mode']}")
+
+
+@app.command("synthesis")
+def synthesis(
+    n: int = typer.Option(20, "--n", min=1, help="Candidates per family."),
+    seed: int = typer.Option(0, "--seed", help="Seed of sampling and wording."),
+    db_path: Path | None = typer.Option(None, "--db", help="Task DB (default: bundled DB)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="LLM config: its writer/explorer/judge take part (tokens counted)."
+    ),
+    embedder: str = typer.Option("hashing", "--embedder", help="hashing | minilm (dedup)."),
+    domain: str = DOMAIN_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Verified tasks/s and acceptance rate of targeted synthesis vs unguided candidates."""
+    from taskforge.registry import build
+    from taskforge.synthesis.bench import run_synthesis_bench
+
+    dom = get_domain(domain)
+    roles = None
+    if config is not None:
+        from taskforge.llm.config import load_llm_config
+        from taskforge.synthesis.llm import synthesis_roles
+
+        roles = synthesis_roles(load_llm_config(config), seed)
+    with console.status("synthesizing and verifying, then the unguided baseline"):
+        report = run_synthesis_bench(
+            dom.load_db(db_path), dom.toolkit_cls, n, seed, build("embedder", embedder), roles
+        )
+    if as_json:
+        emit_json(report)
+        return
+    ours, base, ratio = report["taskforge"], report["baseline_unguided"], report["ratio"]
+    console.print(
+        f"taskforge: {ours['accepted']}/{ours['candidates']} accepted "
+        f"({ours['acceptance_rate']:.0%}), {ours['verified_tasks_per_s']} verified tasks/s\n"
+        f"unguided:  {base['accepted']}/{base['candidates']} accepted "
+        f"({base['acceptance_rate']:.0%}), {base['verified_tasks_per_s']} verified tasks/s\n"
+        f"ratio:     x{ratio['acceptance_rate']} acceptance, "
+        f"x{ratio['verified_tasks_per_s']} verified tasks/s",
+        soft_wrap=True,
+    )
+    if report["llm"]:
+        console.print(f"LLM: {report['llm']}")

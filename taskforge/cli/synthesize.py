@@ -9,18 +9,30 @@ import typer
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, console, emit_json
 from taskforge.contracts.io import write_tasks
+from taskforge.errors import DataError
 
 
 def synthesize(
-    families: list[str] = typer.Option(
-        ["multi_order", "variant_selection", "multi_write", "payment_difference"],
-        "--family",
-        help="Blueprint families to sample (repeatable).",
+    patterns: list[str] = typer.Option(
+        [], "--pattern", help="Failure pattern (or family) to target (repeatable)."
     ),
+    all_families: bool = typer.Option(
+        False, "--all", help="Every registered family (the default when none is named)."
+    ),
+    families: list[str] = typer.Option([], "--family", help="Blueprint family (repeatable)."),
     n: int = typer.Option(10, "--n", min=1, help="Candidates per family."),
     seed: int = typer.Option(0, "--seed", help="Seed of sampling and wording."),
     db_path: Path | None = typer.Option(None, "--db", help="Task DB (default: bundled DB)."),
     out: Path = typer.Option(Path("targeted_tasks.json"), "--out", help="Certified tasks."),
+    rejected_path: Path | None = typer.Option(
+        None, "--rejected", help="Rejected candidates, reasons as issues (default: none)."
+    ),
+    warehouse: Path | None = typer.Option(
+        None, "--warehouse", help="Store every verdict in this warehouse's verifications."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="LLM config: its writer, explorer and judge roles take part."
+    ),
     reference_tasks: Path | None = typer.Option(
         None, "--reference-tasks", help="Test tasks the new ones must not near-duplicate."
     ),
@@ -43,32 +55,85 @@ def synthesize(
     from taskforge.registry import build
     from taskforge.synthesis.synthesize import synthesize as run
 
+    chosen = choose_families(patterns, families, all_families)
     dom = get_domain(domain)
     db = dom.load_db(db_path)
+    roles = _roles(config, seed)
     report = run(
         db,
         dom.toolkit_cls,
-        families,
+        chosen,
         n,
         seed,
         build("embedder", embedder),
         load_tasks(reference_tasks) if reference_tasks else (),
         dom.load_db(reference_db) if reference_db else None,
+        writer=roles.writer,
+        explorer=roles.explorer,
+        agreement=roles.agreement,
     )
     write_tasks(out, report.accepted)
-    summary = {"out": str(out), **report.summary()}
+    if rejected_path is not None:
+        write_tasks(rejected_path, report.rejected_tasks())
+    summary = {"out": str(out), **report.summary(), **roles.usage()}
+    if warehouse is not None:
+        summary["stored"] = _store(warehouse, report.verdicts, domain)
     if check_targeting:
         summary["targeting"] = _targeting(report.accepted, naive_tasks, db, dom.toolkit_cls)
     if as_json:
         emit_json(summary)
         return
+    _print(summary, out)
+
+
+def choose_families(patterns: list[str], families: list[str], all_families: bool) -> list[str]:
+    """The families to sample: named ones, those targeting each pattern, or all of them (also
+    when none is named)."""
+    from taskforge.synthesis.blueprints import FAMILY_PATTERNS, SAMPLERS
+
+    if all_families or not (patterns or families):
+        return list(SAMPLERS)
+    chosen = list(families)
+    for pattern in patterns:
+        found = [f for f, p in FAMILY_PATTERNS.items() if pattern in (f, p) and f in SAMPLERS]
+        if not found:
+            known = ", ".join(sorted({*FAMILY_PATTERNS, *FAMILY_PATTERNS.values()}))
+            raise DataError(f"--pattern {pattern}: no family targets it (known: {known})")
+        chosen += found
+    unknown = [f for f in chosen if f not in SAMPLERS]
+    if unknown:
+        raise DataError(f"--family {unknown[0]}: unknown family (known: {', '.join(SAMPLERS)})")
+    return list(dict.fromkeys(chosen))
+
+
+def _roles(config: Path | None, seed: int) -> Any:
+    from taskforge.synthesis.llm import SynthesisRoles, synthesis_roles
+
+    if config is None:
+        return SynthesisRoles()
+    from taskforge.llm.config import load_llm_config
+
+    return synthesis_roles(load_llm_config(config), seed)
+
+
+def _store(path: Path, verdicts: list[Any], domain: str) -> int:
+    from taskforge.synthesis.records import store_verdicts
+    from taskforge.warehouse import Warehouse
+
+    with Warehouse.open(path) as wh:
+        return store_verdicts(wh, verdicts, domain)
+
+
+def _print(summary: dict[str, Any], out: Path) -> None:
     for name, fam in summary["families"].items():
         console.print(f"{name}: {fam['accepted']}/{fam['sampled']} certified")
-    console.print(f"wrote {len(report.accepted)} tasks to {out}")
+    console.print(f"wrote {summary['n_accepted']} tasks to {out}")
     for pattern, row in summary.get("targeting", {}).get("patterns", {}).items():
         console.print(
-            f"{pattern}: rate {row['pattern_rate_targeted']} on targeted tasks vs "
-            f"{row['pattern_rate_naive']} on naive ones, precision {row['targeting_precision']}"
+            f"{pattern}: failure rate {row['failure_rate_targeted']} on targeted tasks vs "
+            f"{row['failure_rate_naive']} on naive ones ({row['failure_ratio']}x); pattern rate "
+            f"{row['pattern_rate_targeted']} vs {row['pattern_rate_naive']}; precision "
+            f"{row['targeting_precision']} (of new failures: {row['targeting_precision_new']})"
         )
 
 

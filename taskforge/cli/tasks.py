@@ -16,6 +16,7 @@ from taskforge.cli.common import (
     emit_json,
     track,
 )
+from taskforge.cli.verify import verify
 from taskforge.contracts.io import load_tasks, write_tasks
 from taskforge.env.audit import audit_summary, audit_task
 from taskforge.env.domains import get_domain
@@ -79,52 +80,4 @@ def seed(
     console.print(kinds)
 
 
-@app.command("verify")
-def verify(
-    tasks_path: Path = typer.Argument(..., metavar="TASKS", help="tasks.json to verify."),
-    db_path: Path | None = typer.Option(None, "--db", help="DB JSON (default: bundled DB)."),
-    out: Path | None = typer.Option(
-        None, "--out", help="Write the accepted tasks, each with its certificate, here."
-    ),
-    domain: str = DOMAIN_OPTION,
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Certify tasks: gold replay, state change, do-nothing scores 0, targets identified."""
-    from taskforge.env.evaluator import Evaluator
-    from taskforge.synthesis.verify import verify_task
-
-    dom = get_domain(domain)
-    tasks = load_tasks(tasks_path)
-    db = dom.load_db(db_path)
-    evaluator = Evaluator(dom.toolkit_cls, db)
-    verdicts = [
-        verify_task(t, dom.toolkit_cls, db, evaluator)
-        for t in track(tasks, "verifying", total=len(tasks))
-    ]
-    accepted = [
-        t.model_copy(update={"certificate": v.certificate})
-        for t, v in zip(tasks, verdicts, strict=True)
-        if v.accepted
-    ]
-    if out is not None:
-        write_tasks(out, accepted)
-    summary = {
-        "n_tasks": len(tasks),
-        "n_accepted": len(accepted),
-        "acceptance_rate": round(len(accepted) / len(tasks), 4) if tasks else None,
-    }
-    if as_json:
-        emit_json(
-            {
-                "tasks": [
-                    {"task_id": v.task_id, "accepted": v.accepted, "reasons": v.reasons}
-                    for v in verdicts
-                ],
-                "summary": summary,
-            }
-        )
-        return
-    for v in verdicts:
-        if not v.accepted:
-            console.print(f"[red]rejected[/] {v.task_id}: {'; '.join(v.reasons)}", soft_wrap=True)
-    console.print(f"{summary['n_accepted']}/{summary['n_tasks']} tasks certified")
+app.command("verify", help="Alias of `taskforge verify`.")(verify)

@@ -22,7 +22,8 @@ wrong_item         wrong_record         same tool and order; ``item_ids`` differ
 wrong_order        wrong_record         same tool; ``order_id`` differs
 wrong_user         wrong_record         same tool; ``user_id`` differs
 wrong_argument     wrong_argument       same tool and record; another argument differs
-skip_confirmation  no_confirmation      the divergent write had no confirmation question
+skip_confirmation  no_confirmation      the divergent write had no confirmation question (and
+                                        is not on a wrong record or variant: those name it)
 wrong_tool         extra_action         another write tool on the record of a gold write
 extra_write        extra_action         a successful write the gold does not make
 repeat_call        repeated_calls       gold write missing; >= 3 identical calls in a row
@@ -94,6 +95,8 @@ _ENV_TERMINATIONS = {
 }
 _RECORD_ARGS = (("order_id", "wrong_order"), ("user_id", "wrong_user"))
 _ITEM_ARGS = (("item_ids", "wrong_item"), ("new_item_ids", "wrong_variant"))
+_RECORD_MECHANISMS = frozenset(m for _, m in (*_RECORD_ARGS, *_ITEM_ARGS))
+"""Mechanisms the diff names by the record written; a missing confirmation does not hide them."""
 
 
 # -- the protocol and keys ---------------------------------------------------------------------
@@ -652,7 +655,8 @@ def _write_diagnosis(finding: Finding, messages: Sequence[Message]) -> _Diagnosi
     assert write is not None
     confirmed = asked_confirmation(messages, write.step)
     argument = _main_argument(finding)
-    mechanism = finding.mechanism if confirmed else "skip_confirmation"
+    specific = confirmed or finding.mechanism in _RECORD_MECHANISMS
+    mechanism = finding.mechanism if specific else "skip_confirmation"
     expected = finding.expected["arguments"] if finding.expected else {}
     tool = finding.expected["name"] if finding.expected else write.name
     diagnosis = _Diagnosis(mechanism, step=write.step)
@@ -745,7 +749,7 @@ class LLMVerdict(BaseModel):
     evidence: list[str] = Field(default_factory=list)
 
 
-def _json_object(text: str) -> Any:
+def json_object(text: str) -> Any:
     """The JSON object in ``text``: the whole text, a fenced block, or the outermost braces."""
     stripped = text.strip()
     fenced = re.search(r"```(?:json)?\s*(.*?)```", stripped, re.DOTALL)
@@ -769,7 +773,7 @@ def parse_verdict(text: str, n_messages: int) -> LLMVerdict:
         ValueError: not a JSON object, a field missing or invalid, or a decisive step that is
             not a message index.
     """
-    data = _json_object(text)
+    data = json_object(text)
     if not isinstance(data, dict):
         raise ValueError("the answer is not a JSON object")
     try:
@@ -887,7 +891,7 @@ class LLMJudge:
         json_mode: bool = True,
         seed: int | None = 0,
     ) -> None:
-        self.client = _json_client(client) if json_mode else client
+        self.client = json_client(client) if json_mode else client
         self.model = client.role.model
         self.prompt_version = prompt_version
         self.fallback = fallback or DiagnosticJudge(toolkit_cls or _retail_tools())
@@ -955,7 +959,7 @@ class LLMJudge:
         )
 
 
-def _json_client(client: LLMClient) -> LLMClient:
+def json_client(client: LLMClient) -> LLMClient:
     """The same client asking for JSON output (sharing its limit, cache and meter)."""
     role = client.role
     if "response_format" in role.extra:

@@ -5,6 +5,21 @@ who the user is and what they want, one request per gold write action, in gold o
 come from replaying the gold actions on a fresh state, so every request describes the records
 as they are just before its write (items by product name and options, never by item id).
 
+Three statements of a scenario change how the user words a request (they are how targeted
+tasks put their difficulty into words, see :mod:`taskforge.synthesis.writer`):
+
+* the unknown info says the user does not know their order ids (``order id``/``order number``):
+  an order is referred to by a product that the scenario names and that singles it out among
+  the user's orders the write could act on (``Request.order_hint``); by id when none does;
+* the instructions say to describe the new variant ``only by what changes``: a swap's new
+  variant is first stated by the options that differ from the item the user has
+  (``ItemFact.stated_options``), the rest only when the agent asks;
+* the reason for the call insists on a payment method for the price difference of a swap
+  (``difference`` with ``instead of``/``rather than``/``not with``): the user names it in the
+  request (``Request.payment_stated``);
+* the instructions tell the user to make sure every one of several requests is handled: the
+  user says up front how many things they have to sort out (``UserFacts.announced``).
+
 This module also holds the wording both scripted sides share — options, addresses and payment
 methods rendered in one parseable, natural-reading way (``color: red, size: M``;
 ``address1 "12 Elm Street", city "Portland"``; ``credit card ending in 1234``).
@@ -13,13 +28,18 @@ methods rendered in one parseable, natural-reading way (``color: red, size: M``;
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from taskforge.contracts import Task
 from taskforge.env.db import Database, Record, State, copy_json
-from taskforge.env.domains.retail.tools import RetailTools
+from taskforge.env.domains.retail.tools import (
+    LOOSE_PENDING_TOOLS,
+    REQUIRED_ORDER_STATUS,
+    RetailTools,
+)
 from taskforge.env.toolkit import ToolError
 
 ADDRESS_FIELDS = ("address1", "address2", "city", "state", "country", "zip")
@@ -115,6 +135,8 @@ class ItemFact:
     item_id: str
     target_options: dict[str, str] | None = None
     target_item_id: str | None = None
+    stated_options: dict[str, str] | None = None
+    """The new variant's options the user states at first (None: all of them)."""
 
     def describe(self) -> str:
         """``the Desk Fan (color: white, size: 12 inch)``."""
@@ -141,6 +163,10 @@ class Request:
     reason: str | None = None
     topic: str | None = None
     expected: list[str] = field(default_factory=list)
+    order_hint: str | None = None
+    """A product name the user refers to the order by, when they do not know its id."""
+    payment_stated: bool = False
+    """Whether the user names the payment method in the request itself."""
 
 
 @dataclass
@@ -150,6 +176,8 @@ class UserFacts:
     task_id: str
     identity: Identity | None
     requests: list[Request]
+    announced: bool = False
+    """Whether the user says up front that they have several requests."""
 
 
 def derive_facts(task: Task, db: Database | State) -> UserFacts:
@@ -183,7 +211,9 @@ def derive_facts(task: Task, db: Database | State) -> UserFacts:
     identity = _identity(start, user_ids, task)
     if not requests:
         requests.append(_info_request(state, task, identity))
-    return UserFacts(task_id=task.id, identity=identity, requests=requests)
+    facts = UserFacts(task_id=task.id, identity=identity, requests=requests)
+    _apply_scenario(task, start, facts)
+    return facts
 
 
 def _copy_state(state: State) -> State:
@@ -331,3 +361,72 @@ def _same_amount(amount: Any, text: str) -> bool:
         return amount is not None and abs(float(amount) - float(text)) < 0.005
     except ValueError:
         return False
+
+
+# -- what the scenario withholds ------------------------------------------------------------------
+
+_NO_ORDER_IDS = re.compile(r"order (ids?|numbers?)\b", re.IGNORECASE)
+_ONLY_CHANGES = re.compile(r"only by what changes", re.IGNORECASE)
+_EVERY_REQUEST = re.compile(r"every one of your requests", re.IGNORECASE)
+_INSIST = re.compile(r"\b(instead of|rather than|not with)\b", re.IGNORECASE)
+
+
+def _scenario_parts(task: Task) -> tuple[str, str, str]:
+    """(reason for call, unknown info, every text field) of the task's scenario."""
+    from taskforge.rollout.prompts import scenario_text
+
+    instructions = task.user_scenario.instructions
+    if isinstance(instructions, str):
+        return instructions, "", instructions
+    return instructions.reason_for_call, instructions.unknown_info or "", scenario_text(task)
+
+
+def _apply_scenario(task: Task, state: State, facts: UserFacts) -> None:
+    """Word the requests the way the scenario says (see the module docstring)."""
+    reason, unknown, text = _scenario_parts(task)
+    no_ids = bool(_NO_ORDER_IDS.search(unknown))
+    vague = bool(_ONLY_CHANGES.search(text))
+    insist = "difference" in reason.lower() and bool(_INSIST.search(reason))
+    facts.announced = len(facts.requests) > 1 and bool(_EVERY_REQUEST.search(text))
+    for request in facts.requests:
+        if no_ids and request.order_id is not None:
+            request.order_hint = _order_hint(state, request, text)
+        if vague and request.kind in SWAP_KINDS:
+            request.items = [_vague(item) for item in request.items]
+        if insist and request.kind in SWAP_KINDS and request.payment is not None:
+            request.payment_stated = True
+
+
+def _vague(item: ItemFact) -> ItemFact:
+    if not item.target_options:
+        return item
+    changed = {k: v for k, v in item.target_options.items() if item.options.get(k) != v}
+    if not changed or changed == item.target_options:
+        return item
+    return dataclasses.replace(item, stated_options=changed)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _order_hint(state: State, request: Request, text: str) -> str | None:
+    """A product named in ``text`` that only this order (of its candidates) contains."""
+    order = state.get("orders", str(request.order_id))
+    user = state.get("users", str(order["user_id"])) if order else None
+    wanted = REQUIRED_ORDER_STATUS.get(request.kind)
+    if order is None or user is None or wanted is None:
+        return None
+
+    def fits(status: str) -> bool:
+        return wanted in status if request.kind in LOOSE_PENDING_TOOLS else status == wanted
+
+    others = [
+        state.get("orders", oid) or {}
+        for oid in user["orders"]
+        if oid != order["order_id"] and fits(str((state.get("orders", oid) or {}).get("status")))
+    ]
+    elsewhere = {_squash(i["name"]) for o in others for i in o.get("items", [])}
+    squashed = _squash(text)
+    names = sorted({str(i["name"]) for i in order["items"]}, key=len, reverse=True)
+    return next((n for n in names if _squash(n) in squashed and _squash(n) not in elsewhere), None)

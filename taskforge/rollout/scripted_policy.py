@@ -24,6 +24,25 @@ Error modes (:data:`ERROR_MODES`), each firing with its probability per opportun
 * ``repeat_call``: a read is repeated identically, without progress, until the agent gives up
   and transfers the user.
 
+Difficulty raises the rate of the mistake it provokes. At a *hard* opportunity, one where the
+agent has to resolve something the user left open, a mode fires with its hard rate
+(:data:`DEFAULT_HARD_RATES`, never below the mode's ordinary rate; a mode switched off stays
+off), and the mistake lands on the confusable record:
+
+* ``wrong_order``: the user described the order by a product it contains instead of its id;
+  the write goes to another of the user's orders the write could act on (one sharing a
+  product with the right one when there is such an order);
+* ``wrong_variant``: the user stated only part of the new variant's options and several
+  available variants match; the swap gets another matching variant (the careful agent asks
+  which one is meant, :data:`CLARIFY_MARK`);
+* ``early_stop``: a later request of several that the user announced up front (the agent
+  already finished one);
+* ``skip_confirmation``: the user named a payment method for a swap's price difference that
+  is not the order's own; the unconfirmed write charges the order's original method.
+
+Naive tasks (an order named by id, every option stated, one request) have no hard
+opportunity, so their failure rates do not depend on the weight.
+
 Fired modes are appended to :attr:`ScriptedPolicy.fired` and returned on the assistant message
 under :data:`ERROR_MODES_KEY` (the orchestrator collects and strips that key).
 """
@@ -50,7 +69,7 @@ from taskforge.rollout.facts import (
     parse_address,
     parse_options,
 )
-from taskforge.rollout.scripted_user import CONFIRM_MARK, DONE_PHRASE
+from taskforge.rollout.scripted_user import ANNOUNCE_MARK, CLARIFY_MARK, CONFIRM_MARK, DONE_PHRASE
 
 ERROR_MODES = (
     "wrong_variant",
@@ -69,8 +88,18 @@ DEFAULT_ERROR_RATES: dict[str, float] = {
     "early_stop": 0.1,
     "repeat_call": 0.04,
 }
-"""Rates per opportunity, tuned on 4 trials: pass^1 0.56 on tau2 Retail (feasible tasks), 0.73 on
-the shipped seed tasks (one write each, so fewer opportunities); pass^4 0.21 and 0.35."""
+"""Rates per opportunity, tuned on 4 trials: pass^1 0.55 on tau2 Retail (feasible tasks), 0.68 on
+the 64 shipped seed tasks (one write each, so fewer opportunities); pass^4 0.21 and 0.27."""
+DEFAULT_HARD_RATES: dict[str, float] = {
+    "wrong_order": 0.7,
+    "wrong_variant": 0.7,
+    "early_stop": 0.7,
+    "skip_confirmation": 0.7,
+}
+"""Rates at hard opportunities (see the module docstring): the provoked mistake is made 7 times
+in 10. Modes without a hard opportunity are not listed. With rates equal to the ordinary ones
+(a policy that ignores difficulty), targeted tasks still fail more often, but only because they
+offer more opportunities (see ``taskforge.synthesis.targeting``)."""
 REPEAT_TIMES = 4
 """How many identical calls a ``repeat_call`` loop makes before the agent gives up."""
 
@@ -98,6 +127,9 @@ _NAME_ZIP_RE = re.compile(r"my name is (\S+) (\S+?) and my zip code is (\d+)", r
 _ITEM_RE = re.compile(r"the ([^()]+?) \(([^()]*)\)")
 _SWAP_RE = re.compile(r"the ([^()]+?) \(([^()]*)\) for the variant with \(([^()]*)\)")
 _USE_RE = re.compile(r"please use my (.+?) instead", re.IGNORECASE)
+_DIFFERENCE_RE = re.compile(r"pay the difference with my (.+?)\.", re.IGNORECASE)
+_HINT_RE = re.compile(r"order with the (.+?) in it")
+_CHOICE_RE = re.compile(r"For the (.+?), I want the one with \(([^()]*)\)")
 
 
 def _status_ok(kind: str, order: dict[str, Any]) -> bool:
@@ -220,7 +252,7 @@ def _args(raw: dict[str, Any]) -> dict[str, Any]:
 def classify(text: str) -> str | None:
     """The kind of request a user message makes (a write tool's name or ``info``), or None."""
     t = re.sub(r'"[^"]*"', '""', text).lower()
-    has_order = "#w" in t
+    has_order = "#w" in t or "order with the" in t
     checks = (
         ("cancel" in t and has_order, "cancel_pending_order"),
         ("shipping address" in t, "modify_pending_order_address"),
@@ -250,6 +282,8 @@ class _Plan:
     payment_phrase: str = ""
     items: list[dict[str, Any]] = field(default_factory=list)
     done: str = ""
+    hard: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Modes at a hard opportunity, each with the confusable arguments it would write."""
 
 
 class ScriptedPolicy:
@@ -259,13 +293,21 @@ class ScriptedPolicy:
         error_rates: Probability per opportunity of each mode in :data:`ERROR_MODES`
             (missing modes never fire).
         seed: Seed of the draws.
+        hard_rates: Probability at a hard opportunity (default :data:`DEFAULT_HARD_RATES`);
+            applies only to modes whose ``error_rates`` entry is above 0.
     """
 
-    def __init__(self, error_rates: dict[str, float] | None = None, seed: int = 0) -> None:
-        unknown = set(error_rates or {}) - set(ERROR_MODES)
+    def __init__(
+        self,
+        error_rates: dict[str, float] | None = None,
+        seed: int = 0,
+        hard_rates: dict[str, float] | None = None,
+    ) -> None:
+        unknown = (set(error_rates or {}) | set(hard_rates or {})) - set(ERROR_MODES)
         if unknown:
             raise ValueError(f"unknown error modes: {sorted(unknown)}")
         self.error_rates = dict(DEFAULT_ERROR_RATES if error_rates is None else error_rates)
+        self.hard_rates = dict(DEFAULT_HARD_RATES if hard_rates is None else hard_rates)
         self.seed = seed
         self.fired: list[str] = []
         self._now: list[str] = []
@@ -295,8 +337,10 @@ class ScriptedPolicy:
 
     # -- randomness ----------------------------------------------------------------------------
 
-    def _fires(self, mode: str) -> bool:
+    def _fires(self, mode: str, hard: bool = False) -> bool:
         rate = self.error_rates.get(mode, 0.0)
+        if hard and rate > 0:
+            rate = max(rate, self.hard_rates.get(mode, 0.0))
         if rate <= 0:
             return False
         if random.Random(f"{self.seed}:{mode}:{self._size}:{self._key}").random() < rate:
@@ -379,11 +423,15 @@ class ScriptedPolicy:
             and CONFIRM_MARK in asked[1]
             and user[1].strip().lower().startswith("yes")
         )
-        if not confirmed and not self._fires("skip_confirmation"):
+        skip_hard = "skip_confirmation" in plan.hard
+        skipped = not confirmed and self._fires("skip_confirmation", skip_hard)
+        if not confirmed and not skipped:
             text = f"Here are the details: {plan.details}.{plan.payment_phrase}"
             return _say(f"{text} Do you confirm {CONFIRM_MARK}?")
-        if self._fires("early_stop"):
+        if self._fires("early_stop", _later_of_several(conv, pos)):
             return _say(f"Your request has been submitted successfully. {DONE_PHRASE}")
+        if skipped and skip_hard:
+            return _call(plan.name, plan.hard["skip_confirmation"][0], self._size)
         return _call(plan.name, self._perturb(plan, conv), self._size)
 
     # -- error modes on a write ------------------------------------------------------------------
@@ -395,10 +443,19 @@ class ScriptedPolicy:
             ("wrong_item", _wrong_item),
             ("wrong_variant", _wrong_variant),
         ):
-            options = make(plan, conv)
-            if options and self._fires(mode):
+            hard = bool(plan.hard.get(mode))
+            options = plan.hard[mode] if hard else make(plan, conv)
+            if options and self._fires(mode, hard):
                 return self._rng(mode).choice(options)
         return args
+
+
+def _later_of_several(conv: _Conversation, pos: int) -> bool:
+    """A request after the first, in a conversation whose user announced several."""
+    announced = any(ANNOUNCE_MARK in text for text in conv.user_texts())
+    return announced and any(
+        who == "assistant" and p < pos and DONE_PHRASE in t for p, who, t in conv.texts
+    )
 
 
 # -- replies -----------------------------------------------------------------------------------
@@ -504,8 +561,7 @@ def _plan(kind: str, text: str, pos: int, conv: _Conversation) -> _Plan | dict[s
     """A plan for the request, a read call it still needs, or a reply when it cannot be done."""
     if kind == "modify_user_address":
         return _plan_user_address(text, conv)
-    match = _ORDER_RE.search(text)
-    order = conv.orders.get(match.group(0)) if match else None
+    order, by_hint = _requested_order(kind, text, conv)
     if order is None:
         return _say(
             "I'm sorry, I couldn't find that order on your account. Could you check the order id?"
@@ -516,6 +572,17 @@ def _plan(kind: str, text: str, pos: int, conv: _Conversation) -> _Plan | dict[s
             f"I'm sorry, order {order['order_id']} is {order.get('status')}, not "
             f"{status}, so I can't do that. {DONE_PHRASE}"
         )
+    planned = _plan_for_order(kind, text, pos, order, conv)
+    if isinstance(planned, _Plan) and by_hint:
+        confusable = _confusable_orders(planned, conv)
+        if confusable:
+            planned.hard["wrong_order"] = confusable
+    return planned
+
+
+def _plan_for_order(
+    kind: str, text: str, pos: int, order: dict[str, Any], conv: _Conversation
+) -> _Plan | dict[str, Any]:
     if kind == "cancel_pending_order":
         return _plan_cancel(text, order)
     if kind == "modify_pending_order_address":
@@ -523,6 +590,39 @@ def _plan(kind: str, text: str, pos: int, conv: _Conversation) -> _Plan | dict[s
     if kind == "modify_pending_order_payment":
         return _plan_payment(text, order, conv)
     return _plan_items(kind, text, pos, order, conv)
+
+
+def _requested_order(
+    kind: str, text: str, conv: _Conversation
+) -> tuple[dict[str, Any] | None, bool]:
+    """The order the request names by id, or describes by a product (and whether it did)."""
+    match = _ORDER_RE.search(text)
+    if match:
+        return conv.orders.get(match.group(0)), False
+    hint = _HINT_RE.search(text)
+    if hint is None:
+        return None, False
+    name = hint.group(1).strip().lower()
+    found = [
+        o
+        for o in conv.orders.values()
+        if _status_ok(kind, o) and any(i["name"].lower() == name for i in o.get("items", []))
+    ]
+    return (found[0], True) if len(found) == 1 else (None, True)
+
+
+def _confusable_orders(plan: _Plan, conv: _Conversation) -> list[dict[str, Any]]:
+    """The write on the user's other candidate orders, those sharing a product first."""
+    options = _wrong_order(plan, conv)
+    names = {
+        i["name"] for i in conv.orders.get(str(plan.args.get("order_id")), {}).get("items", [])
+    }
+    sharing = [
+        o
+        for o in options
+        if names & {i["name"] for i in conv.orders[str(o["order_id"])].get("items", [])}
+    ]
+    return sharing or options
 
 
 def _plan_cancel(text: str, order: dict[str, Any]) -> _Plan:
@@ -590,14 +690,33 @@ def _plan_items(
             "I'm sorry, I couldn't find those items in the order. Could you describe "
             "them again with their options?"
         )
-    new_ids: list[str] = []
+    targets: list[tuple[dict[str, Any], list[str]]] = []
     if kind in SWAP_KINDS:
-        found = _targets(wanted, matched, conv)
+        found = _targets(wanted, matched, pos, conv)
         if not isinstance(found, list):
             return found
-        new_ids = found
-    method = _payment_choice(order, pos, conv)
-    return _items_plan(kind, order, matched, wanted, new_ids, method, conv)
+        targets = found
+    method, named = _payment_choice(order, text, pos, conv)
+    plan = _items_plan(kind, order, matched, [v for v, _ in targets], method, conv)
+    _mark_hard(plan, order, targets, named)
+    return plan
+
+
+def _mark_hard(
+    plan: _Plan,
+    order: dict[str, Any],
+    targets: list[tuple[dict[str, Any], list[str]]],
+    named: bool,
+) -> None:
+    """Hard opportunities of a swap: a variant stated in part, a payment named up front."""
+    for index, (_, others) in enumerate(targets):
+        for other in others:
+            new_ids = list(plan.args["new_item_ids"])
+            new_ids[index] = other
+            plan.hard.setdefault("wrong_variant", []).append({**plan.args, "new_item_ids": new_ids})
+    original = order["payment_history"][0]["payment_method_id"]
+    if named and plan.args["payment_method_id"] != original:
+        plan.hard["skip_confirmation"] = [{**plan.args, "payment_method_id": original}]
 
 
 def _wanted_items(kind: str, text: str) -> list[tuple[str, dict[str, str], dict[str, str]]]:
@@ -627,9 +746,11 @@ def _match_items(
 def _targets(
     wanted: list[tuple[str, dict[str, str], dict[str, str]]],
     matched: list[dict[str, Any]],
+    pos: int,
     conv: _Conversation,
-) -> list[str] | dict[str, Any]:
-    """New item ids for a swap, or the product read still needed, or a reply."""
+) -> list[tuple[dict[str, Any], list[str]]] | dict[str, Any]:
+    """Per swap, the new variant and the other variants its description also fits (when the
+    user stated only part of the options); or the product read still needed, or a reply."""
     out = []
     for (_, _, target), item in zip(wanted, matched, strict=True):
         product = conv.products.get(item["product_id"])
@@ -637,37 +758,83 @@ def _targets(
             return _call(
                 "get_product_details", {"product_id": item["product_id"]}, len(conv.messages)
             )
-        variant = next(
-            (v for v in product["variants"].values() if v["options"] == target and v["available"]),
-            None,
-        )
-        if variant is None:
-            return _say(
-                f"I'm sorry, the {item['name']} with {format_options(target)} is not "
-                f"available. {DONE_PHRASE}"
-            )
-        out.append(str(variant["item_id"]))
+        found = _variant(product, item, target, pos, conv)
+        if not isinstance(found, tuple):
+            return found
+        out.append(found)
     return out
 
 
-def _payment_choice(order: dict[str, Any], pos: int, conv: _Conversation) -> dict[str, Any]:
-    """The method the user asked for since the request, else the order's original one."""
+def _variant(
+    product: dict[str, Any],
+    item: dict[str, Any],
+    target: dict[str, str],
+    pos: int,
+    conv: _Conversation,
+) -> tuple[dict[str, Any], list[str]] | dict[str, Any]:
+    """The variant a (possibly partial) description means, and the others it fits."""
+    variants = [v for v in product["variants"].values() if v["available"]]
+    exact = next((v for v in variants if v["options"] == target), None)
+    if exact is not None:
+        return exact, []
+    fits = [
+        v
+        for v in variants
+        if v["item_id"] != item["item_id"]
+        and all(v["options"].get(k) == value for k, value in target.items())
+    ]
+    if not fits:
+        return _say(
+            f"I'm sorry, the {item['name']} with {format_options(target)} is not "
+            f"available. {DONE_PHRASE}"
+        )
+    chosen = _chosen_variant(item["name"], fits, pos, conv)
+    if chosen is None and len(fits) > 1:
+        listed = "; ".join(f"({format_options(v['options'])})" for v in fits)
+        return _say(
+            f"There are several {item['name']} variants with {format_options(target)}: "
+            f"{listed}. {CLARIFY_MARK}"
+        )
+    chosen = chosen or fits[0]
+    return chosen, [str(v["item_id"]) for v in fits if v is not chosen]
+
+
+def _chosen_variant(
+    name: str, fits: list[dict[str, Any]], pos: int, conv: _Conversation
+) -> dict[str, Any] | None:
+    """The variant the user picked in answer to a clarifying question, if any."""
+    for text in reversed(conv.user_texts(after=pos)):
+        for product, options in _CHOICE_RE.findall(text):
+            if product == name:
+                wanted = parse_options(options)
+                return next((v for v in fits if v["options"] == wanted), None)
+    return None
+
+
+def _payment_choice(
+    order: dict[str, Any], request: str, pos: int, conv: _Conversation
+) -> tuple[dict[str, Any], bool]:
+    """The method the user asked for (since the request, else in it), else the order's
+    original one; and whether the request itself named it."""
     for text in reversed(conv.user_texts(after=pos)):
         if _USE_RE.search(text):
             method = _named_method(text, conv)
             if method is not None:
-                return method
+                return method, False
+    named = _DIFFERENCE_RE.search(request)
+    method = _named_method(named.group(1), conv) if named else None
+    if method is not None:
+        return method, True
     original = order["payment_history"][0]["payment_method_id"]
     methods = {m["id"]: m for m in conv.methods()}
-    return methods.get(original, {"id": original, "source": "unknown"})
+    return methods.get(original, {"id": original, "source": "unknown"}), False
 
 
 def _items_plan(
     kind: str,
     order: dict[str, Any],
     matched: list[dict[str, Any]],
-    wanted: list[tuple[str, dict[str, str], dict[str, str]]],
-    new_ids: list[str],
+    variants: list[dict[str, Any]],
     method: dict[str, Any],
     conv: _Conversation,
 ) -> _Plan:
@@ -675,11 +842,11 @@ def _items_plan(
     desc = describe_payment(method, conv.methods())
     args: dict[str, Any] = {"order_id": oid, "item_ids": [i["item_id"] for i in matched]}
     if kind in SWAP_KINDS:
-        args["new_item_ids"] = new_ids
+        args["new_item_ids"] = [str(v["item_id"]) for v in variants]
         pairs = " and ".join(
             f"the {i['name']} ({format_options(i['options'])}) for the variant with "
-            f"({format_options(w[2])})"
-            for i, w in zip(matched, wanted, strict=True)
+            f"({format_options(v['options'])})"
+            for i, v in zip(matched, variants, strict=True)
         )
         verb = "exchange" if kind == "exchange_delivered_order_items" else "change"
         details = f"{verb} {pairs} in order {oid}"

@@ -7,12 +7,15 @@ is recomputed from the dialogue, so it survives resumption.
 
 Protocol (shared with :mod:`taskforge.rollout.scripted_policy`):
 
-* the first turn states the first request, with identity information on some seeds;
+* the first turn states the first request, with identity information on some seeds (and,
+  when the facts say so, how many requests there are: :data:`ANNOUNCE_MARK`);
 * an agent message asking for an ``email`` or ``zip code`` gets the identity (email, or name and
   zip when the agent asks for those);
 * a message containing ``(yes/no)`` is a confirmation: ``yes`` when it names every detail of the
   current request (order id, items with their options, new options, address, reason, payment
   method), else ``no`` with the correction;
+* a message containing :data:`CLARIFY_MARK` asks which variant the user means: the answer gives
+  every option of the new variant of the product it names;
 * a message containing :data:`DONE_PHRASE` closes the current request: the user moves to the next
   request, or thanks the agent and ends with ``###STOP###`` after the last;
 * a message about a transfer gets ``###TRANSFER###``;
@@ -38,6 +41,8 @@ STOP = "###STOP###"
 TRANSFER = "###TRANSFER###"
 DONE_PHRASE = "Is there anything else I can help you with?"
 CONFIRM_MARK = "(yes/no)"
+CLARIFY_MARK = "Which one would you like?"
+ANNOUNCE_MARK = "things to sort out today"
 MAX_LOST_TURNS = 8
 
 _GREETINGS = ("Hi!", "Hello.", "Hi there.", "Good day.")
@@ -92,6 +97,8 @@ class ScriptedUser:
 
     def _opening(self, rng: random.Random) -> str:
         first = request_text(self.facts.requests[0], rng) if self.facts.requests else ""
+        if self.facts.announced:
+            first = f"I have {len(self.facts.requests)} {ANNOUNCE_MARK}. First: {first}"
         greeting = rng.choice(_GREETINGS)
         if rng.random() < 0.5:
             return f"{greeting} {self._identity(by_email=self.email_first)} {first}"
@@ -111,6 +118,8 @@ class ScriptedUser:
         lowered = text.lower()
         if CONFIRM_MARK in text:
             return self._confirm(text, request, rng)
+        if CLARIFY_MARK in text:
+            return clarification(text, request)
         if "zip code" in lowered or "email" in lowered:
             return self._identity(by_email=self._next_identity_is_email(spoken))
         return f"Sorry, let me repeat. {request_text(request, rng)}"
@@ -134,9 +143,24 @@ def _turns_since_progress(agent: list[dict[str, Any]]) -> int:
     return count
 
 
+def clarification(text: str, request: Request) -> str:
+    """Every option of the new variant of the item the agent asks about."""
+    lowered = text.lower()
+    for item in request.items:
+        if item.product.lower() in lowered and item.target_options:
+            return (
+                f"For the {item.product}, I want the one with "
+                f"({format_options(item.target_options)})."
+            )
+    return f"Sorry, let me repeat. {request_text(request, random.Random(0))}"
+
+
 def expected_details(request: Request) -> list[str]:
-    """Fragments a confirmation of ``request`` must contain (payment is checked apart)."""
-    out = [request.order_id] if request.order_id else []
+    """Fragments a confirmation of ``request`` must contain (payment is checked apart).
+
+    A user who does not know the order id (``order_hint``) cannot check it.
+    """
+    out = [request.order_id] if request.order_id and not request.order_hint else []
     for item in request.items:
         out.append(f"{item.product} ({format_options(item.options)})")
         if request.kind in SWAP_KINDS and item.target_options is not None:
@@ -151,39 +175,50 @@ def expected_details(request: Request) -> list[str]:
 def request_text(request: Request, rng: random.Random) -> str:
     """The user's words for a request (phrasing varies with ``rng``, the key parts do not)."""
     kind = request.kind
-    oid = request.order_id or ""
+    pending, delivered = order_words(request, "pending"), order_words(request, "delivered")
     if kind == "cancel_pending_order":
         mistake = request.reason == "ordered by mistake"
         why = "I ordered it by mistake" if mistake else "it's no longer needed"
-        return f"I'd like to cancel my pending order {oid}, because {why}."
+        return f"I'd like to cancel {pending}, because {why}."
     if kind == "return_delivered_order_items":
         things = " and ".join(i.describe() for i in request.items)
         lead = rng.choice(("I want to return", "I'd like to return"))
-        return f"{lead} {things} from my delivered order {oid}."
+        return f"{lead} {things} from {delivered}."
     if kind in SWAP_KINDS:
         return _swap_text(request, rng)
     if kind == "modify_pending_order_address":
         addr = format_address(request.address or {})
-        return f"Please change the shipping address of my pending order {oid} to {addr}."
+        return f"Please change the shipping address of {pending} to {addr}."
     if kind == "modify_user_address":
         addr = format_address(request.address or {})
         return f"Please update the default address on my account to {addr}."
     if kind == "modify_pending_order_payment":
         desc = request.payment.description if request.payment else "other payment method"
-        return f"I'd like to switch the payment method of my pending order {oid} to my {desc}."
+        return f"I'd like to switch the payment method of {pending} to my {desc}."
     return _info_text(request)
+
+
+def order_words(request: Request, status: str) -> str:
+    """``my pending order #W1`` or, without the id, ``my pending order with the Vase in it``."""
+    if request.order_hint:
+        return f"my {status} order with the {request.order_hint} in it"
+    return f"my {status} order {request.order_id or ''}"
 
 
 def _swap_text(request: Request, rng: random.Random) -> str:
     pairs = " and ".join(
-        f"{i.describe()} for the variant with ({format_options(i.target_options or {})})"
+        f"{i.describe()} for the variant with "
+        f"({format_options(i.stated_options or i.target_options or {})})"
         for i in request.items
     )
+    pay = ""
+    if request.payment_stated and request.payment is not None:
+        pay = f" I'd like to pay the difference with my {request.payment.description}."
     if request.kind == "exchange_delivered_order_items":
         lead = rng.choice(("I want to exchange", "I'd like to exchange"))
-        return f"{lead} {pairs} from my delivered order {request.order_id}."
+        return f"{lead} {pairs} from {order_words(request, 'delivered')}.{pay}"
     lead = rng.choice(("I want to change", "I'd like to change"))
-    return f"{lead} {pairs} in my pending order {request.order_id}."
+    return f"{lead} {pairs} in {order_words(request, 'pending')}.{pay}"
 
 
 def _info_text(request: Request) -> str:

@@ -6,14 +6,20 @@ then turns the blueprint into a user scenario with the difficulty put into the w
 samplers live in :data:`SAMPLERS` (one per failure family, open to new ones through
 :func:`register_sampler`):
 
-* ``multi_order`` - the user has two or more orders in the status the write needs, and the
-  target shares a product with another of them; the wording names the target only by another
-  product that no other candidate order contains (provokes ``wrong_order``);
+* ``multi_order`` - the user has two or more orders in the status the write (a cancellation,
+  an address or a payment change) needs, and the target shares a product with another of
+  them; the user does not know the order ids and names the target only by another product
+  that no other candidate order contains (provokes ``wrong_order``);
 * ``variant_selection`` - a swap to a variant that differs in exactly one option from another
-  available variant of the same product (provokes ``wrong_variant``);
-* ``multi_write`` - two or three writes on different orders in one call (``early_stop``);
+  available variant of the same product, on an option the swap keeps as it is; the user
+  states only the options that change, so both variants fit until one clarifying question
+  (provokes ``wrong_variant``);
+* ``multi_write`` - two or three writes in one call, each on an order that is the user's only
+  candidate for its tool, so that keeping track of every request is the one difficulty
+  (provokes ``early_stop``);
 * ``payment_difference`` - a swap whose positive price difference must be paid with a gift
-  card that is not the order's original method (``skip_confirmation``).
+  card that is not the order's original method, which the user insists on
+  (``skip_confirmation``: an unconfirmed write charges the original method).
 
 Every blueprint is checked by replaying its gold actions on a fresh copy of the DB.
 """
@@ -34,17 +40,17 @@ from taskforge.env.domains.retail.tools import (
     RetailTools,
 )
 from taskforge.env.replay import Environment
-from taskforge.synthesis.seed import (
+from taskforge.synthesis.grounding import (
     Call,
-    _address_words,
-    _alternatives,
-    _can_pay,
-    _distinct_addresses,
-    _distinct_items,
-    _item_words,
-    _methods,
-    _name_zip,
-    _options,
+    address_words,
+    alternatives,
+    can_pay,
+    distinct_addresses,
+    distinct_items,
+    item_words,
+    name_zip,
+    options_text,
+    user_methods,
 )
 
 FAMILY_PATTERNS: dict[str, str] = {
@@ -89,7 +95,9 @@ class Request:
     items: tuple[str, ...] = ()
     """The items acted on: product name and options."""
     new_options: tuple[str, ...] = ()
-    """For swaps: the wanted options of each new variant, position by position."""
+    """For swaps: the options of each new variant the user states, position by position."""
+    kept_options: tuple[str, ...] = ()
+    """For vague swaps: the new variant's other options, kept as on the item (said if asked)."""
     near_miss: tuple[str, ...] = ()
     """For swaps: 'option: value' the user must not get (a near-identical variant's value)."""
     payment: str | None = None
@@ -118,8 +126,8 @@ class Blueprint:
 
     @property
     def targets(self) -> tuple[str, ...]:
-        """The order ids (or 'user:<id>') the writes act on."""
-        return tuple(r.order_id for r in self.requests)
+        """The order ids (or 'user:<id>') the writes act on, each once."""
+        return tuple(dict.fromkeys(r.order_id for r in self.requests))
 
 
 Sampler = Callable[[Database, random.Random], "Blueprint | None"]
@@ -191,11 +199,11 @@ def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9#]", "", text.lower())
 
 
-def _identity(db: Database, user: Record, rng: random.Random) -> tuple[Identity, Call] | None:
+def identity_of(db: Database, user: Record, rng: random.Random) -> tuple[Identity, Call] | None:
     """A unique identity of the user (email or name + zip) and its lookup call."""
     users = db.tables["users"].values()
     email_ok = sum(u["email"].lower() == user["email"].lower() for u in users) == 1
-    zip_ok = sum(_name_zip(u) == _name_zip(user) for u in users) == 1
+    zip_ok = sum(name_zip(u) == name_zip(user) for u in users) == 1
     first, last = user["name"]["first_name"], user["name"]["last_name"]
     if email_ok and (not zip_ok or rng.random() < 0.5):
         lookup: Call = ("find_user_id_by_email", {"email": user["email"]})
@@ -212,7 +220,7 @@ def _status_ok(status: str, tool: str) -> bool:
     return wanted in status if tool in LOOSE_PENDING_TOOLS else status == wanted
 
 
-def _candidates(db: Database, user: Record, tool: str) -> list[str]:
+def candidates(db: Database, user: Record, tool: str) -> list[str]:
     """The user's orders that ``tool`` could act on."""
     orders = db.tables["orders"]
     return [oid for oid in user["orders"] if _status_ok(orders[oid]["status"], tool)]
@@ -223,7 +231,7 @@ def _random_user(db: Database, rng: random.Random) -> Record:
     return users[rng.choice(sorted(users))]
 
 
-def _blueprint(
+def assemble_blueprint(
     family: str,
     db: Database,
     user: Record,
@@ -231,7 +239,7 @@ def _blueprint(
     parts: list[tuple[Request, list[Call]]],
 ) -> Blueprint | None:
     """Assemble a blueprint: identity lookup, user details, then each request's calls."""
-    auth = _identity(db, user, rng)
+    auth = identity_of(db, user, rng)
     if auth is None or not parts:
         return None
     identity, lookup = auth
@@ -260,10 +268,10 @@ def _cancel(order: Record, rng: random.Random) -> tuple[Request, list[Call]]:
 
 def _new_address(db: Database, order: Record, rng: random.Random) -> tuple[Request, list[Call]]:
     addresses = [
-        a for a in _distinct_addresses(db.tables["users"].values()) if a != order["address"]
+        a for a in distinct_addresses(db.tables["users"].values()) if a != order["address"]
     ]
     address, oid = rng.choice(addresses), order["order_id"]
-    request = Request(_ADDRESS, oid, "pending", address=_address_words(address))
+    request = Request(_ADDRESS, oid, "pending", address=address_words(address))
     return request, [(_ADDRESS, {"order_id": oid, **address})]
 
 
@@ -273,8 +281,8 @@ def _new_payment(
     history = order["payment_history"]
     if len(history) != 1 or history[0]["transaction_type"] != "payment":
         return None
-    old, amount, methods = history[0]["payment_method_id"], history[0]["amount"], _methods(user)
-    usable = [m for m in methods if m != old and _can_pay(user["payment_methods"][m], amount)]
+    old, amount, methods = history[0]["payment_method_id"], history[0]["amount"], user_methods(user)
+    usable = [m for m in methods if m != old and can_pay(user["payment_methods"][m], amount)]
     if not usable or old not in methods:
         return None
     new, oid = rng.choice(usable), order["order_id"]
@@ -284,7 +292,7 @@ def _new_payment(
 
 def _return(user: Record, order: Record, items: list[Record]) -> tuple[Request, list[Call]] | None:
     original = order["payment_history"][0]["payment_method_id"]
-    methods = _methods(user)
+    methods = user_methods(user)
     if original not in methods or not items:
         return None
     args = {"order_id": order["order_id"], "item_ids": [i["item_id"] for i in items]}
@@ -292,7 +300,7 @@ def _return(user: Record, order: Record, items: list[Record]) -> tuple[Request, 
         _RETURN,
         order["order_id"],
         "delivered",
-        items=tuple(_item_words(i) for i in items),
+        items=tuple(item_words(i) for i in items),
         payment=methods[original],
     )
     return request, [(_RETURN, {**args, "payment_method_id": original})]
@@ -308,7 +316,7 @@ def _write_for(
         return _new_address(db, order, rng)
     if tool == _PAYMENT:
         return _new_payment(user, order, rng)
-    items = _distinct_items(order)
+    items = distinct_items(order)
     return _return(user, order, [rng.choice(items)]) if items else None
 
 
@@ -323,47 +331,51 @@ def _with_read(part: tuple[Request, list[Call]] | None) -> tuple[Request, list[C
 # -- multi_order --------------------------------------------------------------------------------
 
 
-def sample_multi_order(db: Database, rng: random.Random) -> Blueprint | None:
-    """A user with >= 2 candidate orders sharing a product; the target is named by another.
+def order_hint(
+    db: Database, user: Record, target: Record, tool: str, rng: random.Random
+) -> tuple[str, str] | None:
+    """A product that singles ``target`` out among the user's orders ``tool`` could act on,
+    and a product it shares with another of them; None unless both exist.
 
-    The hint product is contained in the target and in no other order the tool could act on,
-    and no other candidate's product name occurs inside it, so the wording stays determinable.
+    The hint is in the target and in no other candidate, and no other candidate's product
+    name occurs inside its words, so a wording by product stays determinable.
     """
-    tool = rng.choice((_CANCEL, _ADDRESS, _PAYMENT, _RETURN))
-    user = _random_user(db, rng)
-    candidates = _candidates(db, user, tool)
-    if len(candidates) < 2:
-        return None
     orders = db.tables["orders"]
-    target = orders[rng.choice(candidates)]
-    others = [orders[c] for c in candidates if c != target["order_id"]]
+    others = [orders[c] for c in candidates(db, user, tool) if c != target["order_id"]]
     other_names = {i["name"] for o in others for i in o["items"]}
     shared = sorted({i["name"] for i in target["items"]} & other_names)
     hints = [
         i
-        for i in _distinct_items(target)
-        if not any(_squash(n) in _squash(_item_words(i)) for n in other_names)
+        for i in distinct_items(target)
+        if not any(_squash(n) in _squash(item_words(i)) for n in other_names)
     ]
     if not shared or not hints:
         return None
-    hint = rng.choice(hints)
-    part = (
-        _return(user, target, [hint])
-        if tool == _RETURN
-        else _write_for(db, user, target, tool, rng)
-    )
-    part = _with_read(part)
-    if part is None:
+    return rng.choice(hints)["name"], shared[0]
+
+
+def sample_multi_order(db: Database, rng: random.Random) -> Blueprint | None:
+    """A user with >= 2 candidate orders sharing a product; the target is named by another."""
+    tool = rng.choice((_CANCEL, _ADDRESS, _PAYMENT))
+    user = _random_user(db, rng)
+    found = candidates(db, user, tool)
+    if len(found) < 2:
         return None
-    request = _replace(part[0], order_hint=hint["name"])
-    bp = _blueprint("multi_order", db, user, rng, [(request, part[1])])
+    target = db.tables["orders"][rng.choice(found)]
+    hint = order_hint(db, user, target, tool, rng)
+    part = _with_read(_write_for(db, user, target, tool, rng)) if hint else None
+    if hint is None or part is None:
+        return None
+    request = with_changes(part[0], order_hint=hint[0])
+    bp = assemble_blueprint("multi_order", db, user, rng, [(request, part[1])])
     if bp is not None:
-        bp.knobs.update(order_reference="by_product", shared_product=shared[0])
-        bp.knobs["n_candidates"] = str(len(candidates))
+        bp.knobs.update(order_reference="by_product", shared_product=hint[1])
+        bp.knobs["n_candidates"] = str(len(found))
     return bp
 
 
-def _replace(request: Request, **changes: Any) -> Request:
+def with_changes(request: Request, **changes: Any) -> Request:
+    """A copy of ``request`` with some fields changed."""
     data = {k: getattr(request, k) for k in request.__dataclass_fields__}
     data.update(changes)
     return Request(**data)
@@ -379,7 +391,7 @@ def _differs_by_one(a: Record, b: Record) -> str | None:
     return diff[0] if len(diff) == 1 else None
 
 
-def _near_misses(product: Record, item: Record) -> list[tuple[Record, Record, str]]:
+def near_misses(product: Record, item: Record) -> list[tuple[Record, Record, str]]:
     """(target, near-identical other, differing option) among the available variants."""
     variants = [
         v
@@ -387,7 +399,7 @@ def _near_misses(product: Record, item: Record) -> list[tuple[Record, Record, st
         if v["available"] and v["item_id"] != item["item_id"]
     ]
     pairs = []
-    for target in _alternatives(product, item):
+    for target in alternatives(product, item):
         for other in variants:
             key = _differs_by_one(target, other) if other is not target else None
             if key is not None:
@@ -403,7 +415,8 @@ def _swap_part(
     user: Record,
     **extra: Any,
 ) -> tuple[Request, list[Call]]:
-    """Request and calls (order read, product reads, the swap) of an item swap."""
+    """Request and calls (order read, product reads, the swap) of an item swap (``extra``
+    overrides request fields, e.g. vague ``new_options``)."""
     oid = order["order_id"]
     args = {
         "order_id": oid,
@@ -411,15 +424,13 @@ def _swap_part(
         "new_item_ids": [new["item_id"] for _, new in swaps],
         "payment_method_id": payer,
     }
-    request = Request(
-        tool,
-        oid,
-        REQUIRED_ORDER_STATUS[tool],
-        items=tuple(_item_words(old) for old, _ in swaps),
-        new_options=tuple(_options(new["options"]) for _, new in swaps),
-        payment=_methods(user)[payer],
+    fields: dict[str, Any] = {
+        "items": tuple(item_words(old) for old, _ in swaps),
+        "new_options": tuple(options_text(new["options"]) for _, new in swaps),
+        "payment": user_methods(user)[payer],
         **extra,
-    )
+    }
+    request = Request(tool, oid, REQUIRED_ORDER_STATUS[tool], **fields)
     pids = dict.fromkeys(old["product_id"] for old, _ in swaps)
     reads: list[Call] = [("get_product_details", {"product_id": p}) for p in pids]
     return request, [("get_order_details", {"order_id": oid}), *reads, (tool, args)]
@@ -430,35 +441,57 @@ def _swap_order(db: Database, rng: random.Random, tool: str) -> tuple[Record, Re
     orders = db.tables["orders"]
     oid = rng.choice(sorted(orders))
     order = orders[oid]
-    if order["status"] != REQUIRED_ORDER_STATUS[tool] or not _distinct_items(order):
+    if order["status"] != REQUIRED_ORDER_STATUS[tool] or not distinct_items(order):
         return None
     return order, db.tables["users"][order["user_id"]]
 
 
+def split_options(item: Record, new: Record) -> tuple[str, str]:
+    """The new variant's options that change, and those it keeps from the item, in words."""
+    changed = {k: v for k, v in new["options"].items() if item["options"].get(k) != v}
+    kept = {k: v for k, v in new["options"].items() if k not in changed}
+    return options_text(changed), options_text(kept)
+
+
 def sample_variant_selection(db: Database, rng: random.Random) -> Blueprint | None:
-    """A swap to a variant that differs in exactly one option from another available one."""
+    """A swap to a variant that differs in exactly one option, which the swap keeps, from
+    another available one: stated by what changes, the description fits both."""
     tool = rng.choice(_SWAP_TOOLS)
     picked = _swap_order(db, rng, tool)
     if picked is None:
         return None
     order, user = picked
-    item = rng.choice(_distinct_items(order))
-    pairs = _near_misses(db.tables["products"][item["product_id"]], item)
+    item = rng.choice(distinct_items(order))
+    pairs = [
+        (target, other, key)
+        for target, other, key in near_misses(db.tables["products"][item["product_id"]], item)
+        if target["options"].get(key) == item["options"].get(key)
+    ]
     if not pairs:
         return None
     target, other, key = rng.choice(pairs)
     diff = round(target["price"] - item["price"], 2)
-    methods = _methods(user)
+    methods = user_methods(user)
     original = order["payment_history"][0]["payment_method_id"]
-    usable = [m for m in methods if _can_pay(user["payment_methods"][m], diff)]
+    usable = [m for m in methods if can_pay(user["payment_methods"][m], diff)]
     if not usable:
         return None
     payer = original if original in usable else rng.choice(usable)
     near = (f"{key}: {other['options'][key]}",)
-    part = _swap_part(order, tool, [(item, target)], payer, user, near_miss=near)
-    bp = _blueprint("variant_selection", db, user, rng, [part])
+    changed, kept = split_options(item, target)
+    part = _swap_part(
+        order,
+        tool,
+        [(item, target)],
+        payer,
+        user,
+        near_miss=near,
+        new_options=(changed,),
+        kept_options=(kept,),
+    )
+    bp = assemble_blueprint("variant_selection", db, user, rng, [part])
     if bp is not None:
-        bp.knobs.update(variant_description="all_options", differing_option=key)
+        bp.knobs.update(variant_description="what_changes", differing_option=key)
     return bp
 
 
@@ -470,7 +503,7 @@ def sample_payment_difference(db: Database, rng: random.Random) -> Blueprint | N
         return None
     order, user = picked
     original = order["payment_history"][0]["payment_method_id"]
-    methods = _methods(user)
+    methods = user_methods(user)
     cards = [
         m for m in methods if m != original and user["payment_methods"][m]["source"] == "gift_card"
     ]
@@ -480,15 +513,15 @@ def sample_payment_difference(db: Database, rng: random.Random) -> Blueprint | N
     balance = user["payment_methods"][card]["balance"]
     options = [
         (item, new)
-        for item in _distinct_items(order)
-        for new in _alternatives(db.tables["products"][item["product_id"]], item)
+        for item in distinct_items(order)
+        for new in alternatives(db.tables["products"][item["product_id"]], item)
         if 0 < new["price"] - item["price"] <= balance
     ]
     if not options:
         return None
     swap = rng.choice(options)
     part = _swap_part(order, tool, [swap], card, user, original_payment=methods[original])
-    bp = _blueprint("payment_difference", db, user, rng, [part])
+    bp = assemble_blueprint("payment_difference", db, user, rng, [part])
     if bp is not None:
         bp.knobs.update(
             payment="gift_card", price_difference=f"{swap[1]['price'] - swap[0]['price']:.2f}"
@@ -499,24 +532,54 @@ def sample_payment_difference(db: Database, rng: random.Random) -> Blueprint | N
 # -- multi_write --------------------------------------------------------------------------------
 
 
+_PENDING_PLANS = ((_ADDRESS,), (_PAYMENT,), (_CANCEL,), (_ADDRESS, _PAYMENT), (_PAYMENT, _CANCEL))
+"""Writes on a user's one pending order: one, or two in a row."""
+
+
+def _pending_writes(
+    db: Database, user: Record, order: Record, rng: random.Random
+) -> list[tuple[Request, list[Call]]]:
+    """One or two writes on the user's only pending order (none if it is not the only one)."""
+    if candidates(db, user, _ADDRESS) != [order["order_id"]] or order["status"] != "pending":
+        return []
+    parts = [_with_read(_write_for(db, user, order, t, rng)) for t in rng.choice(_PENDING_PLANS)]
+    return [p for p in parts if p is not None]
+
+
+def _isolated_return(
+    db: Database, user: Record, order: Record, rng: random.Random
+) -> list[tuple[Request, list[Call]]]:
+    """A one-item return whose product no other delivered order of the user contains."""
+    orders = db.tables["orders"]
+    others = {
+        i["product_id"]
+        for oid in candidates(db, user, _RETURN)
+        if oid != order["order_id"]
+        for i in orders[oid]["items"]
+    }
+    items = [i for i in distinct_items(order) if i["product_id"] not in others]
+    part = _with_read(_return(user, order, [rng.choice(items)])) if items else None
+    return [part] if part is not None else []
+
+
 def sample_multi_write(db: Database, rng: random.Random) -> Blueprint | None:
-    """Two or three writes on different orders of one user, each order named by id."""
+    """Two or three writes of one user, each order named by id and the only candidate order
+    of its tool (so no write can go to a confusable order)."""
     user = _random_user(db, rng)
     orders = db.tables["orders"]
     oids = [o for o in user["orders"] if orders[o]["status"] in ("pending", "delivered")]
-    if len(oids) < 2:
-        return None
     rng.shuffle(oids)
-    parts = []
-    for oid in oids[: rng.choice((2, 2, 3))]:
+    parts: list[tuple[Request, list[Call]]] = []
+    for oid in oids:
         order = orders[oid]
-        tools = (_CANCEL, _ADDRESS, _PAYMENT) if order["status"] == "pending" else (_RETURN,)
-        part = _with_read(_write_for(db, user, order, rng.choice(tools), rng))
-        if part is not None:
-            parts.append(part)
+        if order["status"] == "pending":
+            parts += _pending_writes(db, user, order, rng)
+        else:
+            parts += _isolated_return(db, user, order, rng)
+    parts = parts[:3]
     if len(parts) < 2:
         return None
-    bp = _blueprint("multi_write", db, user, rng, parts)
+    bp = assemble_blueprint("multi_write", db, user, rng, parts)
     if bp is not None:
         bp.knobs.update(n_writes=str(len(parts)), order_reference="by_id")
     return bp
@@ -533,7 +596,14 @@ __all__ = [
     "Blueprint",
     "Identity",
     "Request",
+    "assemble_blueprint",
+    "candidates",
     "gold_feasible",
+    "identity_of",
+    "near_misses",
+    "order_hint",
     "register_sampler",
     "sample_blueprints",
+    "split_options",
+    "with_changes",
 ]

@@ -15,9 +15,8 @@ import hashlib
 import json
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from taskforge.contracts import (
     Action,
@@ -33,6 +32,20 @@ from taskforge.env.audit import audit_task
 from taskforge.env.db import Database, Record
 from taskforge.env.domains.retail.tools import CANCEL_REASONS, REQUIRED_ORDER_STATUS, RetailTools
 from taskforge.errors import DataError
+from taskforge.synthesis.grounding import (
+    CANCEL_WORDS,
+    Call,
+    address_words,
+    alternatives,
+    can_pay,
+    distinct_addresses,
+    distinct_items,
+    item_words,
+    items_words,
+    name_zip,
+    options_text,
+    user_methods,
+)
 
 GENERATOR = "naive-seed-v1"
 """Name of this sampler in the tasks' lineage."""
@@ -58,12 +71,6 @@ _INFO_ENDING = (
     "You only want this information and no change to your account or orders. End the "
     "conversation once the agent has told you."
 )
-_CANCEL_WORDS = {
-    "no longer needed": "no longer need it",
-    "ordered by mistake": "ordered it by mistake",
-}
-
-Call = tuple[str, dict[str, Any]]
 
 
 @dataclass
@@ -133,8 +140,8 @@ class _Sampler:
         self.used: set[str] = set()
         self.queues: dict[str, Iterator[Record]] = {}
         self.emails = Counter(u["email"].lower() for u in self.users.values())
-        self.name_zips = Counter(_name_zip(u) for u in self.users.values())
-        self.addresses = _distinct_addresses(self.users.values())
+        self.name_zips = Counter(name_zip(u) for u in self.users.values())
+        self.addresses = distinct_addresses(self.users.values())
         self.n_info = 0
         """Information tasks made so far (they alternate between two sources)."""
 
@@ -217,7 +224,7 @@ class _Sampler:
         """What the user knows to authenticate, and the matching lookup call."""
         first, last = user["name"]["first_name"], user["name"]["last_name"]
         email_ok = self.emails[user["email"].lower()] == 1
-        zip_ok = self.name_zips[_name_zip(user)] == 1
+        zip_ok = self.name_zips[name_zip(user)] == 1
         if email_ok and (prefer_email or not zip_ok):
             known = f"You are {first} {last} and your email address is {user['email']}."
             lookup: Call = ("find_user_id_by_email", {"email": user["email"]})
@@ -251,59 +258,11 @@ def _action(task_id: str, index: int, call: Call) -> Action:
     return Action(action_id=f"{task_id}_{index}", name=name, arguments=arguments)
 
 
-def _name_zip(user: Record) -> tuple[str, str, str]:
-    name = user["name"]
-    return name["first_name"].lower(), name["last_name"].lower(), user["address"]["zip"]
-
-
-def _distinct_addresses(users: Iterable[Record]) -> list[Record]:
-    seen: dict[str, Record] = {}
-    for user in users:
-        seen.setdefault(json.dumps(user["address"], sort_keys=True), user["address"])
-    return list(seen.values())
-
-
 # -- words ----------------------------------------------------------------------------------
 
 
-def _options(options: dict[str, str]) -> str:
-    return ", ".join(f"{k}: {v}" for k, v in options.items())
-
-
-def _item_words(item: Record) -> str:
-    """An item by product name and options, never by id."""
-    return f"{item['name']} ({_options(item['options'])})" if item["options"] else item["name"]
-
-
-def _items_words(items: list[Record]) -> str:
-    words = [_item_words(i) for i in items]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
 def _order_words(order: Record) -> str:
-    return f"{order['order_id']}, which contains {_items_words(order['items'])},"
-
-
-def _address_words(address: Record) -> str:
-    parts = [address["address1"], address["address2"], address["city"]]
-    parts.append(f"{address['state']} {address['zip']}")
-    parts.append(address["country"])
-    return ", ".join(p for p in parts if p)
-
-
-def _method_words(method: Record) -> str:
-    if method["source"] == "credit_card":
-        return f"your {method['brand']} credit card ending in {method['last_four']}"
-    if method["source"] == "gift_card":
-        return "your gift card"
-    return "your PayPal account"
-
-
-def _methods(user: Record) -> dict[str, str]:
-    """Payment methods the user can name unambiguously: id -> words."""
-    words = {mid: _method_words(m) for mid, m in user["payment_methods"].items()}
-    counts = Counter(words.values())
-    return {mid: w for mid, w in words.items() if counts[w] == 1}
+    return f"{order['order_id']}, which contains {items_words(order['items'])},"
 
 
 def _money(amount: float) -> str:
@@ -314,28 +273,11 @@ def _money(amount: float) -> str:
 # -- picking records --------------------------------------------------------------------------
 
 
-def _distinct_items(order: Record) -> list[Record]:
-    """Items of the order that the user can name unambiguously (one unit, unique words)."""
-    ids = Counter(i["item_id"] for i in order["items"])
-    words = Counter(_item_words(i) for i in order["items"])
-    return [i for i in order["items"] if ids[i["item_id"]] == 1 and words[_item_words(i)] == 1]
-
-
-def _alternatives(product: Record, item: Record) -> list[Record]:
-    """Available other variants of the item's product, each unique by its options."""
-    words = Counter(_options(v["options"]) for v in product["variants"].values())
-    return [
-        v
-        for v in product["variants"].values()
-        if v["available"] and v["item_id"] != item["item_id"] and words[_options(v["options"])] == 1
-    ]
-
-
 def _swaps(s: _Sampler, order: Record) -> list[tuple[Record, Record]]:
     """One or two (old item, new variant) pairs for an exchange or an item modification."""
     pairs = []
-    for item in _distinct_items(order):
-        options = _alternatives(s.product(item), item)
+    for item in distinct_items(order):
+        options = alternatives(s.product(item), item)
         if options:
             pairs.append((item, s.rng.choice(options)))
     if not pairs:
@@ -343,15 +285,10 @@ def _swaps(s: _Sampler, order: Record) -> list[tuple[Record, Record]]:
     return s.rng.sample(pairs, s.rng.randint(1, min(2, len(pairs))))
 
 
-def _can_pay(method: Record, amount: float) -> bool:
-    """Whether a payment method can pay ``amount`` (a gift card needs the balance)."""
-    return method["source"] != "gift_card" or method["balance"] >= amount
-
-
 def _difference_payer(s: _Sampler, user: Record, diff: float) -> str | None:
     """A payment method id that can pay (or receive) the price difference ``diff``."""
-    methods = _methods(user)
-    usable = [mid for mid in methods if _can_pay(user["payment_methods"][mid], diff)]
+    methods = user_methods(user)
+    usable = [mid for mid in methods if can_pay(user["payment_methods"][mid], diff)]
     return s.rng.choice(usable) if usable else None
 
 
@@ -371,10 +308,10 @@ def _swap_draft(s: _Sampler, order: Record, kind: str) -> tuple[list[Record], Ca
         "payment_method_id": payer,
     }
     changes = "; and ".join(
-        f"the {_item_words(old)} for the same product with {_options(new['options'])}"
+        f"the {item_words(old)} for the same product with {options_text(new['options'])}"
         for old, new in swaps
     )
-    payer_words = _methods(s.owner(order))[payer]
+    payer_words = user_methods(s.owner(order))[payer]
     words = f"{changes}. Any price difference should be settled with {payer_words}"
     return [old for old, _ in swaps], (kind, args), words
 
@@ -396,7 +333,7 @@ def _cancel(s: _Sampler, order: Record) -> _Draft | None:
         key=oid,
         reason=(
             f"You want to cancel your pending order {_order_words(order)} "
-            f"because you {_CANCEL_WORDS[reason]}."
+            f"because you {CANCEL_WORDS[reason]}."
         ),
         purpose="Cancel a pending order with the reason the user gives.",
         calls=[
@@ -417,7 +354,7 @@ def _order_address(s: _Sampler, order: Record) -> _Draft | None:
         key=oid,
         reason=(
             f"You want your pending order {_order_words(order)} to be "
-            f"shipped to a different address: {_address_words(address)}."
+            f"shipped to a different address: {address_words(address)}."
         ),
         purpose="Change the shipping address of a pending order.",
         calls=[
@@ -459,8 +396,8 @@ def _order_payment(s: _Sampler, order: Record) -> _Draft | None:
     if len(history) != 1 or history[0]["transaction_type"] != "payment":
         return None
     user, old_id, amount = s.owner(order), history[0]["payment_method_id"], history[0]["amount"]
-    methods = _methods(user)
-    choices = [m for m in methods if m != old_id and _can_pay(user["payment_methods"][m], amount)]
+    methods = user_methods(user)
+    choices = [m for m in methods if m != old_id and can_pay(user["payment_methods"][m], amount)]
     if not choices or old_id not in methods:
         return None
     new_id, oid = s.rng.choice(choices), order["order_id"]
@@ -490,7 +427,7 @@ def _user_address(s: _Sampler, user: Record) -> _Draft | None:
         key=f"user:{user['user_id']}",
         reason=(
             "You have moved and want the default address in your profile changed to "
-            f"{_address_words(address)}."
+            f"{address_words(address)}."
         ),
         purpose="Change the default address of a user's profile.",
         calls=[("modify_user_address", {"user_id": user["user_id"], **address})],
@@ -498,12 +435,12 @@ def _user_address(s: _Sampler, user: Record) -> _Draft | None:
 
 
 def _return(s: _Sampler, order: Record) -> _Draft | None:
-    items = _distinct_items(order)
+    items = distinct_items(order)
     if not items:
         return None
     items = s.rng.sample(items, s.rng.randint(1, min(2, len(items))))
     user, original = s.owner(order), order["payment_history"][0]["payment_method_id"]
-    methods = _methods(user)
+    methods = user_methods(user)
     cards = [m for m in methods if user["payment_methods"][m]["source"] == "gift_card"]
     targets = [m for m in dict.fromkeys((original, *cards)) if m in methods]
     if not targets:
@@ -515,7 +452,7 @@ def _return(s: _Sampler, order: Record) -> _Draft | None:
         user_id=order["user_id"],
         key=oid,
         reason=(
-            f"You received your order {oid} and want to return the {_items_words(items)}. "
+            f"You received your order {oid} and want to return the {items_words(items)}. "
             f"You want the refund to go to {methods[refund_to]}."
         ),
         purpose="Return items of a delivered order, refunded to an allowed payment method.",

@@ -1,8 +1,21 @@
 """Targeting check: do targeted tasks provoke the failures they were made for?
 
-The current policy plays the targeted tasks and naive tasks from the same DB. Per pattern the
-report gives the failure rate on each, and the targeting precision: the share of failures on
-the targeted tasks that the diagnostic judge classifies back into the task's pattern.
+The current policy plays the targeted tasks and naive tasks from the same DB, ``trials`` times
+each, and the diagnostic judge (mining's first stage: it names each failure's mechanism from
+the evaluator's diff) classifies every failure. Per pattern the report gives:
+
+* ``failure_rate_targeted`` / ``failure_rate_naive`` and their ratio ``failure_ratio``;
+* ``pattern_rate_targeted`` / ``pattern_rate_naive``: episodes whose failure is classified into
+  the pattern (:data:`PATTERN_MECHANISMS` says which mechanisms count as which pattern);
+* ``targeting_precision``: the share of the failures on the targeted tasks classified into
+  the pattern;
+* ``targeting_precision_new``: the share of the *new* failures classified into the pattern.
+  New failures are those beyond the naive base rate, mechanism by mechanism: for each
+  mechanism, the targeted rate minus the naive rate (when positive). A policy that fails at
+  some base rate on any task (a repeated read, a premature claim) fails at about that rate on
+  targeted tasks too; those failures are not what targeting added, and
+  ``targeting_precision`` counts them while ``targeting_precision_new`` does not. Both are
+  reported.
 
 This is the offline path: the scripted policy and user (named simulations) through the direct
 episode loop; with a trained policy, rollouts and mining give the same figures.
@@ -10,7 +23,7 @@ episode loop; with a trained policy, rollouts and mining give the same figures.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +31,18 @@ from taskforge.contracts import Task, Trajectory
 from taskforge.env.db import Database
 from taskforge.env.evaluator import Evaluator
 from taskforge.env.toolkit import Toolkit
+
+SUCCESS = "success"
+PATTERN_MECHANISMS: dict[str, frozenset[str]] = {
+    "early_stop": frozenset({"early_stop", "missing_write"}),
+}
+"""Judge mechanisms that count as a pattern, where more than its own name: a request of
+several that is never carried out is the same failure whether or not the agent claimed it."""
+
+
+def mechanisms_of(pattern: str) -> frozenset[str]:
+    """The judge mechanisms classified into ``pattern``."""
+    return PATTERN_MECHANISMS.get(pattern, frozenset({pattern}))
 
 
 def _play(
@@ -43,6 +68,23 @@ def _play(
     ]
 
 
+def classify_episodes(
+    played: Sequence[tuple[Task, Trajectory]], toolkit_cls: type[Toolkit]
+) -> list[str]:
+    """The judge's mechanism of every failed episode, :data:`SUCCESS` for the others."""
+    from taskforge.mining.judge import DiagnosticJudge
+
+    judge = DiagnosticJudge(toolkit_cls)
+    out = []
+    for task, traj in played:
+        reward = traj.reward_info
+        if reward is None or reward.reward >= 1:
+            out.append(SUCCESS)
+            continue
+        out.append(str(judge.judge(task, traj, reward, traj.id).structured.get("mechanism")))
+    return out
+
+
 def targeting_check(
     targeted: Sequence[Task],
     naive: Sequence[Task],
@@ -53,44 +95,62 @@ def targeting_check(
     error_rates: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Failure rates of the targeted vs the naive tasks, and precision per pattern."""
-    from taskforge.mining.judge import DiagnosticJudge
-
-    judge = DiagnosticJudge(toolkit_cls)
-    mechanisms: dict[str, list[str]] = {}
-    for name, tasks in (("targeted", targeted), ("naive", naive)):
-        played = _play(tasks, db, toolkit_cls, trials, seed, error_rates)
-        mechanisms[name] = [
-            judge.judge(task, traj, traj.reward_info, traj.id).structured.get("mechanism", "other")
-            if traj.reward_info and traj.reward_info.reward < 1
-            else "success"
-            for task, traj in played
-        ]
-        mechanisms[f"{name}_patterns"] = [task.pattern or "none" for task, _ in played]
-    return _report(mechanisms)
-
-
-def _report(m: dict[str, list[str]]) -> dict[str, Any]:
-    naive_total = len(m["naive"])
-    per_pattern: dict[str, dict[str, Any]] = defaultdict(dict)
-    for pattern in sorted(set(m["targeted_patterns"])):
-        rows = [
-            mech
-            for mech, p in zip(m["targeted"], m["targeted_patterns"], strict=True)
-            if p == pattern
-        ]
-        failures = [mech for mech in rows if mech != "success"]
-        naive_hits = sum(mech == pattern for mech in m["naive"])
-        per_pattern[pattern] = {
-            "episodes": len(rows),
-            "failure_rate_targeted": round(len(failures) / len(rows), 3),
-            "pattern_rate_targeted": round(sum(f == pattern for f in failures) / len(rows), 3),
-            "pattern_rate_naive": round(naive_hits / naive_total, 3) if naive_total else None,
-            "targeting_precision": round(sum(f == pattern for f in failures) / len(failures), 3)
-            if failures
-            else None,
-        }
-    naive_failures = sum(mech != "success" for mech in m["naive"])
+    targeted_played = _play(targeted, db, toolkit_cls, trials, seed, error_rates)
+    naive_played = _play(naive, db, toolkit_cls, trials, seed, error_rates)
+    naive_mechs = classify_episodes(naive_played, toolkit_cls)
+    by_pattern: dict[str, list[str]] = {}
+    for (task, _), mech in zip(
+        targeted_played, classify_episodes(targeted_played, toolkit_cls), strict=True
+    ):
+        by_pattern.setdefault(task.pattern or "none", []).append(mech)
     return {
-        "patterns": dict(per_pattern),
-        "failure_rate_naive": round(naive_failures / naive_total, 3) if naive_total else None,
+        "patterns": {p: pattern_row(p, m, naive_mechs) for p, m in sorted(by_pattern.items())},
+        "failure_rate_naive": _rate(naive_mechs, lambda m: m != SUCCESS),
+        "naive_episodes": len(naive_mechs),
+        "trials": trials,
     }
+
+
+def _rate(mechs: Sequence[str], hit: Any) -> float | None:
+    return round(sum(1 for m in mechs if hit(m)) / len(mechs), 3) if mechs else None
+
+
+def pattern_row(pattern: str, targeted: Sequence[str], naive: Sequence[str]) -> dict[str, Any]:
+    """One pattern's figures from the mechanisms of its targeted episodes and the naive ones."""
+    wanted = mechanisms_of(pattern)
+    failures = [m for m in targeted if m != SUCCESS]
+    fail_t, fail_n = _rate(targeted, lambda m: m != SUCCESS), _rate(naive, lambda m: m != SUCCESS)
+    counts_t, counts_n = Counter(failures), Counter(m for m in naive if m != SUCCESS)
+    excess = {
+        m: counts_t[m] / len(targeted) - (counts_n[m] / len(naive) if naive else 0.0)
+        for m in counts_t
+    }
+    new = {m: v for m, v in excess.items() if v > 0}
+    new_total = sum(new.values())
+    return {
+        "episodes": len(targeted),
+        "failure_rate_targeted": fail_t,
+        "failure_rate_naive": fail_n,
+        "failure_ratio": round(fail_t / fail_n, 2) if fail_t is not None and fail_n else None,
+        "pattern_rate_targeted": _rate(targeted, lambda m: m in wanted),
+        "pattern_rate_naive": _rate(naive, lambda m: m in wanted),
+        "targeting_precision": round(sum(1 for m in failures if m in wanted) / len(failures), 3)
+        if failures
+        else None,
+        "targeting_precision_new": round(
+            sum(v for m, v in new.items() if m in wanted) / new_total, 3
+        )
+        if new_total
+        else None,
+        "mechanisms": dict(sorted(counts_t.items())),
+    }
+
+
+__all__ = [
+    "PATTERN_MECHANISMS",
+    "SUCCESS",
+    "classify_episodes",
+    "mechanisms_of",
+    "pattern_row",
+    "targeting_check",
+]

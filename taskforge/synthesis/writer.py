@@ -23,7 +23,7 @@ from taskforge.contracts import (
     UserScenario,
 )
 from taskforge.synthesis.blueprints import Blueprint, Request
-from taskforge.synthesis.seed import _CANCEL_WORDS
+from taskforge.synthesis.grounding import CANCEL_WORDS
 
 WRITER = "template-writer-v1"
 """Name of this writer in the tasks' lineage."""
@@ -62,8 +62,9 @@ _ENDINGS: dict[str, tuple[str, ...]] = {
         "'yes' only when the agent names the right order, then end the conversation.",
     ),
     "variant_selection": (
-        "State every option of the variant you want. Confirm with 'yes' only when the agent "
-        "lists exactly that variant, then end the conversation.",
+        "Describe the new variant only by what changes; give its other options only if the "
+        "agent asks. Confirm with 'yes' only when the agent lists exactly that variant, then "
+        "end the conversation.",
     ),
     "multi_write": (
         "Make sure every one of your requests is handled before you end the conversation; if "
@@ -79,7 +80,7 @@ _DEFAULT_ENDING = (
     "Answer the agent's questions with what you know, confirm with 'yes' when the agent lists "
     "exactly what you asked for, and end the conversation once it is done."
 )
-_PURPOSES = {
+PURPOSES = {
     "multi_order": "Act on the one order, among several candidates, that the user describes.",
     "variant_selection": "Swap to the exact variant the user describes, not a near-identical one.",
     "multi_write": "Carry out every one of several writes the user asks for.",
@@ -89,6 +90,8 @@ _PURPOSES = {
 
 class TemplateWriter:
     """Writes tasks from blueprints with templates (several phrasings per family)."""
+
+    name = WRITER
 
     def __init__(self, seed: int = 0) -> None:
         """Create a writer.
@@ -116,23 +119,7 @@ class TemplateWriter:
             unknown_info=_unknown(bp),
             task_instructions=rng.choice(_ENDINGS.get(bp.family, (_DEFAULT_ENDING,))),
         )
-        criteria = EvaluationCriteria(
-            actions=[
-                Action(action_id=f"{task_id}_{i}", name=name, arguments=dict(args))
-                for i, (name, args) in enumerate(bp.actions)
-            ],
-            communicate_info=[],
-            reward_basis=[RewardType.DB, RewardType.COMMUNICATE],
-        )
-        return Task(
-            id=task_id,
-            description=Description(purpose=_PURPOSES.get(bp.family), notes=_notes(bp)),
-            user_scenario=UserScenario(instructions=instructions),
-            evaluation_criteria=criteria,
-            origin="targeted",
-            pattern=bp.pattern,
-            lineage=Lineage(generator=WRITER, round=None, config_hash=self._config_hash(bp)),
-        )
+        return assemble_task(bp, task_id, instructions, self.name, self._config_hash(bp))
 
     def _reason(self, bp: Blueprint, rng: random.Random) -> str:
         asks = [_ask(r, rng) for r in bp.requests]
@@ -148,16 +135,68 @@ class TemplateWriter:
         )
 
     def _config_hash(self, bp: Blueprint) -> str:
-        config = {"writer": WRITER, "seed": self.seed, "family": bp.family, "knobs": bp.knobs}
-        return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+        return config_hash({"writer": WRITER, "seed": self.seed, "family": bp.family}, bp)
+
+
+def config_hash(config: dict[str, object], bp: Blueprint) -> str:
+    """Short hash of a writer's config and the blueprint's knobs (the tasks' lineage)."""
+    data = {**config, "knobs": bp.knobs}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def assemble_task(
+    bp: Blueprint,
+    task_id: str,
+    instructions: StructuredUserInstructions,
+    generator: str,
+    config: str,
+) -> Task:
+    """A targeted task: the scenario written for ``bp``, its gold actions and its lineage.
+
+    Args:
+        bp: The blueprint.
+        task_id: Id of the task; gold action ids are ``f"{task_id}_{i}"``.
+        instructions: The scenario's words.
+        generator: The writer's name (plus ``+<explorer>`` for explored blueprints).
+        config: Hash of the writer's config (see :func:`config_hash`).
+    """
+    criteria = EvaluationCriteria(
+        actions=[
+            Action(action_id=f"{task_id}_{i}", name=name, arguments=dict(args))
+            for i, (name, args) in enumerate(bp.actions)
+        ],
+        communicate_info=[],
+        reward_basis=[RewardType.DB, RewardType.COMMUNICATE],
+    )
+    source = bp.knobs.get("source")
+    return Task(
+        id=task_id,
+        description=Description(purpose=PURPOSES.get(bp.family), notes=_notes(bp)),
+        user_scenario=UserScenario(instructions=instructions),
+        evaluation_criteria=criteria,
+        origin="targeted",
+        pattern=bp.pattern,
+        lineage=Lineage(
+            generator=f"{generator}+{source}" if source else generator,
+            round=None,
+            config_hash=config,
+        ),
+    )
 
 
 def _known(bp: Blueprint) -> str:
     ident = bp.identity
     name = f"{ident.first_name} {ident.last_name}"
     if ident.email:
-        return f"You are {name} and your email address is {ident.email}."
-    return f"You are {name} and your zip code is {ident.zip}."
+        known = f"You are {name} and your email address is {ident.email}."
+    else:
+        known = f"You are {name} and your zip code is {ident.zip}."
+    for request in bp.requests:
+        for item, kept in zip(request.items, request.kept_options, strict=False):
+            if kept:
+                product = item.split(" (", 1)[0]
+                known += f" The new {product} should keep the {kept} of the one you have."
+    return known
 
 
 def _unknown(bp: Blueprint) -> str:
@@ -188,7 +227,7 @@ def _ask(request: Request, rng: random.Random) -> str:
     ref = _ref(request, rng)
     tool = request.tool
     if tool == "cancel_pending_order":
-        return f"cancel {ref}, because you {_CANCEL_WORDS[request.reason or '']}"
+        return f"cancel {ref}, because you {CANCEL_WORDS[request.reason or '']}"
     if tool == "modify_pending_order_address":
         return f"have {ref} shipped to {request.address} instead"
     if tool == "modify_pending_order_payment":
@@ -210,19 +249,21 @@ def _swap_ask(request: Request, ref: str, rng: random.Random) -> str:
     verb, prep = _SWAP_VERBS[request.tool]
     pairs = [
         f"the {old} {prep} {ref} for the same product with {_variant_words(new, rng)}"
+        + (" instead" if request.kept_options else "")
         for old, new in zip(request.items, request.new_options, strict=True)
     ]
     text = f"{verb} " + "; and ".join(pairs)
-    if request.near_miss:
+    if request.near_miss and not request.kept_options:
         text += f" (not the one with {_join(list(request.near_miss))})"
     if request.original_payment:
         return text + rng.choice(
             (
                 f", paying the price difference with {request.payment}, not with "
                 f"{request.original_payment}",
-                f". You want the extra cost charged to {request.payment} rather than "
+                f". You want the price difference charged to {request.payment} rather than "
                 f"{request.original_payment}, which you used for the order",
-                f"; the difference in price should be paid with {request.payment}",
+                f"; the difference in price should be paid with {request.payment} instead of "
+                f"{request.original_payment}",
             )
         )
     return text + f", settling any price difference with {request.payment}"
@@ -239,4 +280,4 @@ def _variant_words(options: str, rng: random.Random) -> str:
     return _join([f"the {k} set to {v}" for k, v in pairs])
 
 
-__all__ = ["WRITER", "TemplateWriter"]
+__all__ = ["PURPOSES", "WRITER", "TemplateWriter", "assemble_task", "config_hash"]

@@ -39,7 +39,8 @@ def test_probe_json_under_raft_passes(tmp_path: Path) -> None:
     assert code == 0
     table = json.loads(out)
     rows = {r["probe"]: r for r in table["rows"]}
-    assert rows["honest"]["mean_score"] == 1.0 and table["n_tasks"] == 40
+    n_seed = len(json.loads(Path(SEED_TASKS).read_text()))
+    assert rows["honest"]["mean_score"] == 1.0 and table["n_tasks"] == n_seed
     assert all(r["n_not_below"] == 0 for r in rows.values())
     assert rows["tool_call_loop"]["max_score"] < 1.0
 
@@ -62,8 +63,10 @@ def test_a_hackable_spec_exits_1_naming_the_probes(tmp_path: Path) -> None:
     code, _, err = _run("rewards", "probe", "--spec", str(path), "--tasks", SEED_TASKS)
     line = " ".join(err.split())
     assert code == 1 and "reward hackable" in line and "'weak'" in line
+    n_seed = len(json.loads(Path(SEED_TASKS).read_text()))
     assert (
-        "invalid_calls (40 task(s)" in line and "padded_reasoning" not in line.split("hackable")[1]
+        f"invalid_calls ({n_seed} task(s)" in line
+        and "padded_reasoning" not in line.split("hackable")[1]
     )
 
 

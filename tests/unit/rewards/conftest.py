@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="session")
 def seed_tasks():  # type: ignore[no-untyped-def]
-    """The 40 seed tasks shipped in datasets/retail."""
+    """The seed tasks shipped in datasets/retail."""
     from taskforge.contracts.io import load_tasks
 
     return load_tasks(REPO / "datasets" / "retail" / "seed_tasks.json")

@@ -84,26 +84,55 @@ def _variant(db: Database, item_id: str) -> dict:
     raise AssertionError(item_id)
 
 
-def test_variant_selection_has_a_near_identical_variant(db: Database) -> None:
+def test_variant_selection_is_stated_by_what_changes_and_fits_a_near_identical_one(
+    db: Database,
+) -> None:
+    orders = db.tables["orders"]
     for bp in sample_blueprints(db, "variant_selection", N, 0):
         [(_, args)] = _writes(bp)
         new = _variant(db, args["new_item_ids"][0])
-        others = [
+        old = next(
+            i for i in orders[args["order_id"]]["items"] if i["item_id"] == args["item_ids"][0]
+        )
+        changed = {k: v for k, v in new["options"].items() if old["options"][k] != v}
+        assert changed and changed != new["options"]
+        [stated] = bp.requests[0].new_options
+        assert stated == ", ".join(f"{k}: {v}" for k, v in changed.items())
+        fitting = [
             v
             for v in new["product"]["variants"].values()
-            if v["available"] and v["item_id"] not in (new["item_id"], args["item_ids"][0])
+            if v["available"]
+            and v["item_id"] not in (new["item_id"], old["item_id"])
+            and all(v["options"][k] == x for k, x in changed.items())
         ]
-        differing = [
-            sum(v["options"][k] != new["options"][k] for k in new["options"]) for v in others
-        ]
-        assert 1 in differing
+        assert fitting, "the vague description fits no other variant"
+        assert any(
+            sum(v["options"][k] != new["options"][k] for k in new["options"]) == 1 for v in fitting
+        )
 
 
-def test_multi_write_has_several_writes_on_different_orders(db: Database) -> None:
+def test_multi_write_writes_each_go_to_the_only_candidate_order(db: Database) -> None:
+    orders, users = db.tables["orders"], db.tables["users"]
     for bp in sample_blueprints(db, "multi_write", N, 0):
         writes = _writes(bp)
         assert len(writes) >= 2
-        assert len({args["order_id"] for _, args in writes}) == len(writes)
+        for tool, args in writes:
+            wanted = REQUIRED_ORDER_STATUS[tool]
+            same = [o for o in users[bp.user_id]["orders"] if wanted in orders[o]["status"]]
+            if tool != "return_delivered_order_items":
+                assert same == [args["order_id"]], (tool, same)
+                continue
+            [item_id] = args["item_ids"]
+            product = next(
+                i["product_id"]
+                for i in orders[args["order_id"]]["items"]
+                if i["item_id"] == item_id
+            )
+            assert all(
+                product not in {i["product_id"] for i in orders[o]["items"]}
+                for o in same
+                if o != args["order_id"]
+            )
 
 
 def test_payment_difference_uses_a_gift_card_that_covers_it(db: Database) -> None:

@@ -1,0 +1,148 @@
+"""The LLM writer: a blueprint becomes a scenario written by the ``writer`` role.
+
+The prompt (``prompts/writer.md``, the project's own words) gives the model the customer, the
+requests as facts (records in words, never ids other than order ids) and the difficulty to put
+into the wording; the answer is a JSON object with the four fields of tau2's structured user
+instructions, parsed into :class:`~taskforge.contracts.StructuredUserInstructions`. The gold
+actions, lineage and pattern come from the blueprint, as with the template writer; the task's
+lineage names this writer (``llm-writer-v1``) so the verifier also runs its LLM agreement
+check on it.
+
+The difficulty statements the offline scripted user reacts to (see
+:mod:`taskforge.rollout.facts`) are asked for in plain words: that the customer does not know
+the order ids, to describe a new variant only by what changes, that the price difference goes
+to the named method rather than the original one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from taskforge.contracts import StructuredUserInstructions, Task
+from taskforge.llm.client import LLMClient
+from taskforge.synthesis.blueprints import Blueprint, Request
+from taskforge.synthesis.grounding import CANCEL_WORDS
+from taskforge.synthesis.llm import ask_json, text_field
+from taskforge.synthesis.writer import assemble_task, config_hash
+
+LLM_WRITER = "llm-writer-v1"
+"""Name of this writer in the tasks' lineage (bump it when the prompt changes)."""
+PROMPT_PATH = Path(__file__).resolve().parent / "prompts" / "writer.md"
+
+DIFFICULTY: dict[str, str] = {
+    "multi_order": (
+        "The customer has several orders that the change could apply to, and some of them "
+        "contain the same product. The customer does not know any order id: refer to the order "
+        "only through the product given above that singles it out, and say in unknown_info that "
+        "the customer does not remember their order ids."
+    ),
+    "variant_selection": (
+        "The new variant is close to another available one. The customer states only the "
+        "options that change (given above as 'options said at first'); the options that stay "
+        "as on the current item go into known_info, to be given only if the agent asks. "
+        "task_instructions must tell the customer to describe the new variant only by what "
+        "changes and to give its other options only if the agent asks."
+    ),
+    "multi_write": (
+        "The customer has several requests in one call. task_instructions must tell the "
+        "customer to make sure every request is handled before ending, and to remind the agent "
+        "of what is left if it stops early."
+    ),
+    "payment_difference": (
+        "The swap costs more than the item it replaces. The customer insists that the price "
+        "difference is paid with the method named above rather than with the order's original "
+        "method; say so in reason_for_call with the word 'difference' and 'rather than'."
+    ),
+}
+"""What each built-in family asks the writer to put into the words."""
+
+
+def render_identity(bp: Blueprint) -> str:
+    """Who the customer is and how they prove it."""
+    ident = bp.identity
+    name = f"{ident.first_name} {ident.last_name}"
+    if ident.email:
+        return f"Name: {name}. Identifies with the email address {ident.email}."
+    return f"Name: {name}. Identifies with name and zip code {ident.zip}."
+
+
+def render_request(request: Request) -> str:
+    """One request as facts for the writer."""
+    if request.order_hint:
+        order = f"the {request.status} order containing the {request.order_hint} (id unknown)"
+    else:
+        order = f"order {request.order_id} ({request.status})"
+    facts = [f"tool {request.tool} on {order}"]
+    if request.reason:
+        facts.append(f"reason: because the customer {CANCEL_WORDS.get(request.reason, '')}")
+    if request.address:
+        facts.append(f"new address: {request.address}")
+    if request.items:
+        facts.append(f"items: {'; '.join(request.items)}")
+    for i, said in enumerate(request.new_options):
+        kept = request.kept_options[i] if i < len(request.kept_options) else ""
+        facts.append(f"new variant of item {i + 1}: options said at first: {said}")
+        if kept:
+            facts.append(f"options that stay as on item {i + 1} (say only if asked): {kept}")
+    if request.payment:
+        facts.append(f"payment method: {request.payment}")
+    if request.original_payment:
+        facts.append(f"the order's original payment method: {request.original_payment}")
+    return "; ".join(facts)
+
+
+def render_prompt(bp: Blueprint, template: str | None = None) -> str:
+    """The writer's prompt for one blueprint."""
+    text = template if template is not None else PROMPT_PATH.read_text(encoding="utf-8")
+    requests = "\n".join(f"{i + 1}. {render_request(r)}" for i, r in enumerate(bp.requests))
+    difficulty = DIFFICULTY.get(bp.family, f"The failure pattern to provoke: {bp.pattern}.")
+    return Template(text).substitute(
+        identity=render_identity(bp), requests=requests, difficulty=difficulty
+    )
+
+
+def parse_instructions(data: dict[str, Any]) -> StructuredUserInstructions:
+    """The writer's JSON answer as structured user instructions (ValueError when invalid)."""
+    return StructuredUserInstructions(
+        domain="retail",
+        reason_for_call=text_field(data, "reason_for_call"),
+        known_info=text_field(data, "known_info", required=False) or None,
+        unknown_info=text_field(data, "unknown_info", required=False) or None,
+        task_instructions=text_field(data, "task_instructions"),
+    )
+
+
+class LLMWriter:
+    """Writes tasks from blueprints with the ``writer`` LLM role.
+
+    Args:
+        client: The writer role's client (any LiteLLM model).
+        seed: Sampling seed of the calls (makes them cacheable).
+        json_mode: Ask for ``response_format={"type": "json_object"}``.
+    """
+
+    name = LLM_WRITER
+
+    def __init__(self, client: LLMClient, seed: int = 0, json_mode: bool = True) -> None:
+        from taskforge.mining.judge import json_client
+
+        self.client = json_client(client) if json_mode else client
+        self.model = client.role.model
+        self.seed = seed
+        self.template = PROMPT_PATH.read_text(encoding="utf-8")
+
+    def write(self, bp: Blueprint, task_id: str) -> Task:
+        """Turn a blueprint into a targeted task.
+
+        Raises:
+            AnswerError: the model gave no usable scenario.
+        """
+        prompt = render_prompt(bp, self.template)
+        instructions = ask_json(self.client, prompt, parse_instructions, self.seed)
+        config = {"writer": LLM_WRITER, "model": self.model, "seed": self.seed}
+        return assemble_task(bp, task_id, instructions, self.name, config_hash(config, bp))
+
+
+__all__ = ["DIFFICULTY", "LLM_WRITER", "LLMWriter", "parse_instructions", "render_prompt"]
