@@ -53,12 +53,13 @@ def synthesize(
     from taskforge.contracts.io import load_tasks
     from taskforge.env.domains import get_domain
     from taskforge.registry import build
+    from taskforge.synthesis.llm import roles_from_file
     from taskforge.synthesis.synthesize import synthesize as run
 
     chosen = choose_families(patterns, families, all_families)
     dom = get_domain(domain)
     db = dom.load_db(db_path)
-    roles = _roles(config, seed)
+    roles = roles_from_file(config, seed)
     report = run(
         db,
         dom.toolkit_cls,
@@ -104,16 +105,6 @@ def choose_families(patterns: list[str], families: list[str], all_families: bool
     if unknown:
         raise DataError(f"--family {unknown[0]}: unknown family (known: {', '.join(SAMPLERS)})")
     return list(dict.fromkeys(chosen))
-
-
-def _roles(config: Path | None, seed: int) -> Any:
-    from taskforge.synthesis.llm import SynthesisRoles, synthesis_roles
-
-    if config is None:
-        return SynthesisRoles()
-    from taskforge.llm.config import load_llm_config
-
-    return synthesis_roles(load_llm_config(config), seed)
 
 
 def _store(path: Path, verdicts: list[Any], domain: str) -> int:

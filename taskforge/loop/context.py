@@ -77,6 +77,12 @@ class LoopContext:
 
         return command_line()
 
+    def synthesis_roles(self, seed: int) -> Any:
+        """Writer, explorer and agreement check of the LLM config (offline: templates only)."""
+        from taskforge.synthesis.llm import roles_from_file
+
+        return roles_from_file(self.config.llm_config, seed)
+
     def round_dir(self, round_: int) -> Path:
         """The folder of one round's files."""
         return self.out / f"round-{round_:02d}"

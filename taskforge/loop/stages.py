@@ -93,14 +93,19 @@ def synthesize(ctx: LoopContext, round_: int) -> dict[str, Any]:
 
     targets = _targets(ctx, ctx.output(round_, "mine")["patterns"])
     pool = load_tasks(Path(ctx.output(round_ - 1, "pool")["tasks_file"]))
+    seed = ctx.config.seed * 1000 + round_
+    roles = ctx.synthesis_roles(seed)
     report = run_synthesis(
         ctx.db,
         ctx.domain.toolkit_cls,
         sorted(targets),
         ctx.config.synthesis.n_per_pattern,
-        ctx.config.seed * 1000 + round_,
+        seed,
         build("embedder", ctx.config.synthesis.embedder),
         reference_tasks=pool,
+        writer=roles.writer,
+        explorer=roles.explorer,
+        agreement=roles.agreement,
     )
     by_pattern = {FAMILY_PATTERNS[family]: mined for family, mined in targets.items()}
     tasks = [_with_lineage(t, round_, by_pattern.get(t.pattern or "")) for t in report.accepted]
@@ -151,15 +156,19 @@ def _json(value: Any) -> str:
 
 
 def verify(ctx: LoopContext, round_: int) -> dict[str, Any]:
-    """Certify the targeted tasks again from the stored file alone, on a freshly loaded DB."""
-    from taskforge.env.evaluator import Evaluator
-    from taskforge.synthesis.verify import verify_task
+    """Certify the targeted tasks again from the stored file alone, on a freshly loaded DB,
+    and store every verdict in the warehouse ``verifications`` table."""
+    from taskforge.synthesis.records import store_verdicts
+    from taskforge.synthesis.verify import verify_tasks
+    from taskforge.warehouse import Warehouse
 
     tasks = load_tasks(Path(ctx.output(round_, "synthesize")["tasks_file"]))
     db = ctx.domain.load_db(ctx.db_path)
-    evaluator = Evaluator(ctx.domain.toolkit_cls, db)
-    verdicts = [verify_task(t, ctx.domain.toolkit_cls, db, evaluator) for t in tasks]
-    failed = {t.id: v.reasons for t, v in zip(tasks, verdicts, strict=True) if not v.accepted}
+    agreement = ctx.synthesis_roles(ctx.config.seed).agreement
+    verdicts = verify_tasks(tasks, ctx.domain.toolkit_cls, db, agreement)
+    with Warehouse.open(ctx.warehouse) as wh:
+        store_verdicts(wh, list(zip(tasks, verdicts, strict=True)), ctx.config.domain)
+    failed = {v.task_id: v.reasons for v in verdicts if not v.accepted}
     return {"n_tasks": len(tasks), "n_accepted": len(tasks) - len(failed), "rejected": failed}
 
 

@@ -27,6 +27,7 @@ def round_row(ctx: LoopContext, round_: int) -> dict[str, Any]:
             name: {
                 "failure_rate_targeted": row["failure_rate_targeted"],
                 "targeting_precision": row["targeting_precision"],
+                "targeting_precision_new": row.get("targeting_precision_new"),
             }
             for name, row in ctx.output(round_, "targeting").get("patterns", {}).items()
         },

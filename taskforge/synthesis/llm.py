@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from taskforge.errors import TaskforgeError
@@ -103,6 +104,15 @@ class SynthesisRoles:
         return {"llm_calls": calls, "llm_tokens": tokens}
 
 
+def roles_from_file(path: Path | None, seed: int = 0) -> SynthesisRoles:
+    """The roles of the LLM config at ``path``; offline (templates, samplers) when None."""
+    if path is None:
+        return SynthesisRoles()
+    from taskforge.llm.config import load_llm_config
+
+    return synthesis_roles(load_llm_config(path), seed)
+
+
 def synthesis_roles(config: Any, seed: int = 0) -> SynthesisRoles:
     """The writer, explorer and agreement check that an :class:`LLMConfig` names."""
     from taskforge.llm.client import make_clients
@@ -130,6 +140,7 @@ __all__ = [
     "SynthesisRoles",
     "aask_json",
     "ask_json",
+    "roles_from_file",
     "synthesis_roles",
     "text_field",
 ]
