@@ -13,6 +13,7 @@ from taskforge.contracts.reward import RewardInfo
 from taskforge.contracts.run import Run
 from taskforge.contracts.task import Task
 from taskforge.contracts.trajectory import Tau2Results, Trajectory
+from taskforge.contracts.verl import VerlEpisode
 
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "task": Task,
@@ -22,6 +23,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "tau2_results": Tau2Results,
     "run": Run,
     "judgment": Judgment,
+    "verl_episode": VerlEpisode,
 }
 
 
