@@ -10,6 +10,7 @@ from taskforge.cli import (
     ingest,
     mine,
     report,
+    rewards,
     rollout,
     schemas,
     sql,
@@ -33,6 +34,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(tools.app, name="tools")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(rewards.app, name="rewards")
 app.command("sql")(sql.sql)
 app.command("rollout")(rollout.rollout)
 app.command("mine")(mine.mine)

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from taskforge.contracts.judgment import Judgment
 from taskforge.contracts.message import Message
 from taskforge.contracts.reward import RewardInfo
+from taskforge.contracts.rewardspec import RewardBreakdown, RewardSpec
 from taskforge.contracts.run import Run
 from taskforge.contracts.task import Task
 from taskforge.contracts.trajectory import Tau2Results, Trajectory
@@ -24,6 +25,8 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "run": Run,
     "judgment": Judgment,
     "verl_episode": VerlEpisode,
+    "reward_spec": RewardSpec,
+    "reward_breakdown": RewardBreakdown,
 }
 
 

@@ -17,7 +17,7 @@ from taskforge.contracts import Message, Task, TerminationReason, ToolCall
 from taskforge.env.db import Database, State
 from taskforge.env.environment import Environment
 from taskforge.env.evaluator import Evaluator
-from taskforge.env.replay import calls_in, replay_writes
+from taskforge.env.replay import calls_in, initial_environment, replay_writes
 from taskforge.env.toolkit import Toolkit
 
 
@@ -26,7 +26,7 @@ def gold_messages(toolkit_cls: type[Toolkit], db: Database, task: Task) -> list[
 
     The agent ends by telling the user what the task requires it to communicate, if anything.
     """
-    env = Environment(toolkit_cls, db)
+    env = initial_environment(toolkit_cls, db, task)
     messages = [Message(role="assistant", content="Hi! How can I help you today?")]
     for action in task.gold_actions():
         call = ToolCall(id=action.action_id, name=action.name, arguments=action.arguments)
