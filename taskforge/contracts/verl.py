@@ -62,3 +62,9 @@ class VerlEpisode(Contract):
     schema_version: str = Field(
         default=SCHEMA_VERSION, description="Version of the taskforge contracts."
     )
+
+
+def episode_folder(split: str, step: int | None) -> str:
+    """Folder, under the loop's episodes folder, of one step's episode files."""
+    name = "step-unknown" if step is None else f"step-{step:06d}"
+    return f"val-{name}" if split == "val" else name

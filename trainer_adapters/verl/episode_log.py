@@ -15,20 +15,15 @@ from pathlib import Path
 from typing import IO
 
 from taskforge.contracts import VerlEpisode
+from taskforge.contracts.verl import episode_folder
 
 _lock = threading.Lock()
 _handles: dict[Path, IO[bytes]] = {}
 
 
-def step_folder(split: str, step: int | None) -> str:
-    """Name of the folder of one step's episodes."""
-    name = "step-unknown" if step is None else f"step-{step:06d}"
-    return f"val-{name}" if split == "val" else name
-
-
 def shard_path(root: Path, split: str, step: int | None) -> Path:
     """This process's file for one step."""
-    return root / step_folder(split, step) / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+    return root / episode_folder(split, step) / f"{socket.gethostname()}-{os.getpid()}.jsonl"
 
 
 def write_episode(root: Path, record: VerlEpisode) -> Path:

@@ -69,6 +69,12 @@ def _spec(name: str) -> Any:
     return load_spec(name)
 
 
+def _spec_text(spec: Any) -> str:
+    from taskforge.rewards import dump_spec
+
+    return dump_spec(spec, "json")
+
+
 def export_verl(request: ExportRequest) -> dict[str, Any]:
     """Write the export folder; returns its manifest."""
     if not request.tasks:
@@ -84,7 +90,7 @@ def export_verl(request: ExportRequest) -> dict[str, Any]:
     rows = make_rows(request.tasks, request.db, request.domain, openings, options)
     for split in ("train", "val"):
         write_parquet(out / FILES[split], rows[split])
-    _write(out / FILES["spec"], spec.model_dump_json(indent=2) + "\n")
+    _write(out / FILES["spec"], _spec_text(spec))
     _write(out / FILES["tools"], dump_yaml(tool_config(request.domain.name, request.tool_schemas)))
     loop = agent_loop_config(user_config=request.user_config, round=request.round)
     _write(out / FILES["agent_loop"], dump_yaml(loop))

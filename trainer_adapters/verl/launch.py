@@ -120,6 +120,7 @@ def plan(request: LaunchRequest) -> LaunchPlan:
         "val_files": [str(p.resolve() / FILES["val"]) for p in used],
         "reward_spec": last_manifest["reward_spec"],
         "rollout_data_dir": str(run_dir / "rollout_data"),
+        "validation_data_dir": str(run_dir / "validation_data"),
     }
     return LaunchPlan(
         overrides=overrides,
@@ -230,8 +231,9 @@ def compose(overrides: list[str]) -> Any:
         raise DataError(f"verl config: {_first_line(exc, overrides)}") from exc
 
 
-def _first_line(exc: Exception, overrides: list[str]) -> str:
-    text = " ".join(str(exc).split())
+def _first_line(exc: BaseException, overrides: list[str]) -> str:
+    cause = exc.__cause__
+    text = " ".join(f"{exc} {cause.args[0] if cause is not None and cause.args else ''}".split())
     for override in overrides:
         key = override.lstrip("+~").split("=", 1)[0]
         if f"'{key}'" in text:
