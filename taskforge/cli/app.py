@@ -7,8 +7,10 @@ from taskforge.cli import (
     db,
     demo,
     eval,
+    export,
     ingest,
     mine,
+    pool,
     report,
     rewards,
     rollout,
@@ -35,6 +37,8 @@ app.add_typer(schemas.app, name="schemas")
 app.add_typer(tools.app, name="tools")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(rewards.app, name="rewards")
+app.add_typer(pool.app, name="pool")
+app.add_typer(export.app, name="export")
 app.command("sql")(sql.sql)
 app.command("rollout")(rollout.rollout)
 app.command("mine")(mine.mine)

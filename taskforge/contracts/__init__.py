@@ -1,8 +1,10 @@
 """taskforge data contracts: the one source of truth for every record taskforge reads or writes."""
 
 from taskforge.contracts.base import SCHEMA_VERSION, Contract
+from taskforge.contracts.export import ExportManifest
 from taskforge.contracts.judgment import Blame, FailureCategory, Judgment
 from taskforge.contracts.message import Message, Requestor, Role, ToolCall
+from taskforge.contracts.pool import Curriculum, PoolEntry, PoolMode, PoolStatus, TaskPool
 from taskforge.contracts.reward import (
     ActionCheck,
     CommunicateCheck,
@@ -42,6 +44,7 @@ __all__ = [
     "Certificate",
     "CommunicateCheck",
     "Contract",
+    "Curriculum",
     "DBCheck",
     "Description",
     "DivergentWrite",
@@ -49,6 +52,7 @@ __all__ = [
     "EnvAssertionCheck",
     "EnvFunctionCall",
     "EvaluationCriteria",
+    "ExportManifest",
     "FailureCategory",
     "FieldDiff",
     "InitialState",
@@ -58,6 +62,9 @@ __all__ = [
     "Lineage",
     "Message",
     "NLAssertionCheck",
+    "PoolEntry",
+    "PoolMode",
+    "PoolStatus",
     "Requestor",
     "RewardInfo",
     "RewardType",
@@ -68,6 +75,7 @@ __all__ = [
     "StructuredUserInstructions",
     "Task",
     "TaskIssue",
+    "TaskPool",
     "TaskRecord",
     "Tau2Results",
     "TerminationReason",

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from taskforge.contracts.export import ExportManifest
 from taskforge.contracts.judgment import Judgment
 from taskforge.contracts.message import Message
+from taskforge.contracts.pool import TaskPool
 from taskforge.contracts.reward import RewardInfo
 from taskforge.contracts.rewardspec import RewardBreakdown, RewardSpec
 from taskforge.contracts.run import Run
@@ -27,6 +29,8 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "verl_episode": VerlEpisode,
     "reward_spec": RewardSpec,
     "reward_breakdown": RewardBreakdown,
+    "task_pool": TaskPool,
+    "export_manifest": ExportManifest,
 }
 
 

@@ -15,9 +15,9 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel
 
-from taskforge.contracts import Run, Task, Trajectory
+from taskforge.contracts import PoolEntry, Run, Task, TaskPool, Trajectory
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of the warehouse layout (not of the contracts); bump it with a migration."""
 
 EMBEDDING_DIM = 384
@@ -85,6 +85,15 @@ class TableDef:
             }
         )
 
+
+_POOL_V2_COLUMNS = [
+    column(PoolEntry, "pattern"),
+    column(PoolEntry, "status"),
+    column(PoolEntry, "reason"),
+    column(PoolEntry, "pass_rate"),
+    column(PoolEntry, "n_trials"),
+]
+"""Columns schema v2 added to task_pools (appended, so old and new files share the order)."""
 
 TABLES: list[TableDef] = [
     TableDef(
@@ -272,9 +281,25 @@ TABLES: list[TableDef] = [
             ("round", "INTEGER"),
             ("task_uid", "VARCHAR"),
             ("added_at", "TIMESTAMP"),
+            *_POOL_V2_COLUMNS,
         ],
-        "Task pools per round.",
+        "Task pools per round: every candidate task, whether it is offered and why not.",
         ("pool", "round", "task_uid"),
+    ),
+    TableDef(
+        "pool_rounds",
+        [
+            column(TaskPool, "name", "pool"),
+            ("round", "INTEGER"),
+            column(TaskPool, "mode"),
+            column(TaskPool, "domain"),
+            column(TaskPool, "curriculum"),
+            column(TaskPool, "config"),
+            column(TaskPool, "commands"),
+            ("created_at", "TIMESTAMP"),
+        ],
+        "One row per pool round: its mode, curriculum, config and the commands that made it.",
+        ("pool", "round"),
     ),
     TableDef(
         "verifications",
@@ -318,5 +343,12 @@ TABLES: list[TableDef] = [
 
 TABLE_BY_NAME = {t.name: t for t in TABLES}
 
-MIGRATIONS: dict[int, list[str]] = {1: [t.ddl() for t in TABLES]}
-"""Statements that bring a warehouse from version N-1 to N (1 creates everything)."""
+MIGRATIONS: dict[int, list[str]] = {
+    1: [t.ddl() for t in TABLES],
+    2: [
+        *(f"ALTER TABLE task_pools ADD COLUMN IF NOT EXISTS {n} {t}" for n, t in _POOL_V2_COLUMNS),
+        TABLE_BY_NAME["pool_rounds"].ddl(),
+    ],
+}
+"""Statements that bring a warehouse from version N-1 to N (1 creates everything at the newest
+layout, so later steps must be no-ops on a new file: IF NOT EXISTS)."""

@@ -71,6 +71,9 @@ def test_read_only_needs_an_existing_file(tmp_path: Path) -> None:
 def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         with pytest.raises(RuntimeError), wh.transaction() as con:
-            con.execute("INSERT INTO task_pools VALUES ('p', 0, 't', now())").fetchall()
+            con.execute(
+                "INSERT INTO task_pools (pool, round, task_uid, added_at) "
+                "VALUES ('p', 0, 't', now())"
+            ).fetchall()
             raise RuntimeError("boom")
         assert wh.counts()["task_pools"] == 0

@@ -1,0 +1,173 @@
+"""``taskforge export``: task pools out, as Hugging Face datasets or tau2 task sets.
+
+Every exporter takes the same pool selection (``--pool NAME [--round R] [--union]`` from the
+warehouse, or ``--tasks FILE`` with no warehouse) and the DB the tasks run on; a new exporter
+is one more command here that calls :func:`select` and writes with its own function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from taskforge.cli.common import (
+    DOMAIN_OPTION,
+    JSON_OPTION,
+    WAREHOUSE_OPTION,
+    App,
+    console,
+    emit_json,
+    fail,
+)
+
+app = App(help="Export task pools: Hugging Face datasets, tau2 task sets.", no_args_is_help=True)
+
+POOL = typer.Option(None, "--pool", help="Pool name in the warehouse.")
+ROUND = typer.Option(None, "--round", min=0, help="Pool round (default: the latest).")
+UNION = typer.Option(
+    None,
+    "--union/--round-only",
+    help="RAFT's union of rounds up to --round (default: the round's own mode).",
+    show_default=False,
+)
+TASKS = typer.Option(None, "--tasks", help="A tasks file instead of a stored pool.")
+DB = typer.Option(None, "--db", help="DB the tasks run on (default: the bundled DB).")
+OUT = typer.Option(..., "--out", help="Export folder (replaced whole).")
+SPLITS = typer.Option(None, "--split", help="NAME=FRACTION (repeatable).")
+SEED = typer.Option(0, "--seed", help="Seed of the split assignment.")
+SPEC = typer.Option(None, "--spec", help="Reward spec file; its SHA-256 goes into the manifest.")
+
+
+def select(
+    pool: str | None,
+    round_: int | None,
+    union: bool | None,
+    tasks: Path | None,
+    warehouse: Path | None,
+    domain: str,
+) -> tuple[Any, list[Any]]:
+    """The pool to export and its active tasks."""
+    from taskforge.pool import pool_from_tasks, select_pool
+    from taskforge.warehouse import Warehouse
+
+    if (pool is None) == (tasks is None):
+        fail("give exactly one of --pool NAME (from the warehouse) or --tasks FILE")
+    if tasks is not None:
+        from taskforge.contracts.io import load_tasks
+
+        made = pool_from_tasks(pool or tasks.stem, round_ or 0, load_tasks(tasks), domain)
+        return made, load_tasks(tasks)
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        return select_pool(wh, str(pool), round_, union)
+
+
+def _common(db_path: Path | None, domain: str, spec: Path | None) -> tuple[Any, str | None]:
+    from taskforge.env.domains import get_domain
+
+    db = get_domain(domain).load_db(db_path)
+    spec_hash = hashlib.sha256(spec.read_bytes()).hexdigest() if spec else None
+    return db, spec_hash
+
+
+def _report(summary: dict[str, Any], started: float, as_json: bool) -> None:
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    if as_json:
+        emit_json(summary)
+        return
+    console.print(
+        f"exported {summary['n_tasks']} tasks of pool {summary['pool']} round "
+        f"{summary['round']} ({summary['mode']}) to {summary['out']}: {summary['splits']}, "
+        f"{summary['bytes']:,} bytes in {summary['seconds']} s"
+    )
+    if summary.get("pushed"):
+        console.print(f"pushed: {summary['pushed']}")
+
+
+@app.command("hf")
+def hf(
+    pool: str | None = POOL,
+    round_: int | None = ROUND,
+    union: bool | None = UNION,
+    tasks: Path | None = TASKS,
+    db_path: Path | None = DB,
+    out: Path = OUT,
+    split: list[str] | None = SPLITS,
+    seed: int = SEED,
+    spec: Path | None = SPEC,
+    license_: str = typer.Option("mit", "--license", help="License in the dataset card."),
+    push: str | None = typer.Option(
+        None, "--push", help="Upload to this Hugging Face dataset repo (token: $HF_TOKEN)."
+    ),
+    private: bool = typer.Option(False, "--private", help="Create the repo private."),
+    domain: str = DOMAIN_OPTION,
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Parquet shards per split, a dataset card and the manifest (train 0.9 / validation 0.1)."""
+    from taskforge.export import DEFAULT_SPLITS, export_hf, parse_splits, push_to_hub
+    from taskforge.export.manifest import command_line
+
+    started = time.perf_counter()
+    chosen, chosen_tasks = select(pool, round_, union, tasks, warehouse, domain)
+    db, spec_hash = _common(db_path, domain, spec)
+    splits = parse_splits(split) if split else DEFAULT_SPLITS
+    result = export_hf(
+        chosen,
+        chosen_tasks,
+        db,
+        out,
+        splits,
+        seed,
+        command=command_line(),
+        spec_hash=spec_hash,
+        license_=license_,
+    )
+    summary = result.summary()
+    if push:
+        summary["pushed"] = push_to_hub(out, push, private=private)
+    _report(summary, started, as_json)
+
+
+@app.command("tau2")
+def tau2(
+    pool: str | None = POOL,
+    round_: int | None = ROUND,
+    union: bool | None = UNION,
+    tasks: Path | None = TASKS,
+    db_path: Path | None = DB,
+    out: Path = OUT,
+    split: list[str] | None = SPLITS,
+    seed: int = SEED,
+    spec: Path | None = SPEC,
+    policy: Path | None = typer.Option(
+        None, "--policy", help="Agent policy to ship (default: taskforge's own for the domain)."
+    ),
+    domain: str = DOMAIN_OPTION,
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """tasks.json, split_tasks.json, db.json and policy.md in tau2's layout (TAU2_DATA_DIR=OUT)."""
+    from taskforge.export import TAU2_SPLITS, export_tau2, parse_splits
+    from taskforge.export.manifest import command_line
+
+    started = time.perf_counter()
+    chosen, chosen_tasks = select(pool, round_, union, tasks, warehouse, domain)
+    db, spec_hash = _common(db_path, domain, spec)
+    splits = parse_splits(split) if split else TAU2_SPLITS
+    text = policy.read_text(encoding="utf-8") if policy else None
+    result = export_tau2(
+        chosen,
+        chosen_tasks,
+        db,
+        out,
+        splits,
+        seed,
+        policy=text,
+        command=command_line(),
+        spec_hash=spec_hash,
+    )
+    _report(result.summary(), started, as_json)
