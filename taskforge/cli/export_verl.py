@@ -1,25 +1,30 @@
 """``taskforge export verl``: a task pool as a folder verl trains on (see trainer_adapters/verl).
 
-The command is one function, :func:`verl`, for the ``export`` command group; the adapter is
-imported when it runs (it needs no verl to write the folder).
+One command function for the ``export`` group, with the same pool selection as the other
+exporters; the adapter is imported when it runs (writing the folder needs no verl).
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
 
-from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, console, emit_json
+from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, WAREHOUSE_OPTION
+from taskforge.cli.export import DB, OUT, POOL, ROUND, SEED, TASKS, UNION, _report, select
 
 
 def verl(
-    out: Path = typer.Option(..., "--out", help="Folder to write (created; rewritten in place)."),
-    tasks: Path = typer.Option(..., "--tasks", help="Task file (JSON list, tau2 format)."),
-    db: Path | None = typer.Option(None, "--db", help="The tasks' DB (default: bundled)."),
-    spec: str = typer.Option("raft", "--spec", help="Reward spec: preset name or file."),
+    pool: str | None = POOL,
+    round_: int | None = ROUND,
+    union: bool | None = UNION,
+    tasks: Path | None = TASKS,
+    db_path: Path | None = DB,
+    out: Path = OUT,
+    spec: str = typer.Option("raft", "--spec", help="Reward spec: preset name or spec file."),
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of validation rows."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the split and the user simulator."),
+    seed: int = SEED,
     db_mode: str = typer.Option(
         "inline", "--db-mode", help="inline: the DB in every row (JSON); file: rows name a DB file."
     ),
@@ -29,39 +34,33 @@ def verl(
     tool_schemas: Path | None = typer.Option(
         None, "--tool-schemas", help="Exact substitute tool schemas (JSON list) to train on."
     ),
-    round_: int | None = typer.Option(None, "--round", help="Loop round of the pool."),
     domain: str = DOMAIN_OPTION,
+    warehouse: Path | None = WAREHOUSE_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Export tasks for verl GRPO: parquet, reward spec, tool and agent-loop configs, README."""
-    from taskforge.contracts.io import load_tasks
+    """verl GRPO: train/val parquet, reward spec, tool and agent-loop configs, launch README."""
     from taskforge.env.domains import get_domain
     from taskforge.errors import DataError
-    from trainer_adapters.verl.export import ExportRequest, export_verl
+    from taskforge.export.manifest import command_line
+    from trainer_adapters.verl.export import VerlExportOptions, export_verl
 
     if db_mode not in ("inline", "file"):
         raise DataError(f"--db-mode: expected inline or file, got {db_mode!r}")
-    dom = get_domain(domain)
-    request = ExportRequest(
-        tasks=load_tasks(tasks),
-        db=dom.load_db(db),
-        domain=dom,
-        out=out,
+    started = time.perf_counter()
+    chosen, chosen_tasks = select(pool, round_, union, tasks, warehouse, domain)
+    db = get_domain(domain).load_db(db_path)
+    options = VerlExportOptions(
         spec=spec,
         val_fraction=val_fraction,
         seed=seed,
         db_mode="file" if db_mode == "file" else "inline",
         user_config=user_config,
         tool_schemas=tool_schemas,
-        round=round_,
-        source={"tasks": str(tasks), "db": str(db) if db else None, "spec": spec},
     )
-    manifest = export_verl(request)
-    if as_json:
-        emit_json({"out": str(out), **manifest})
-        return
-    counts = manifest["counts"]
-    console.print(
-        f"{manifest['n_tasks']} tasks ({counts['train']} train, {counts['val']} val), "
-        f"reward spec {manifest['reward_spec']['name']} -> {out}; launch: see {out}/README.md"
+    result = export_verl(chosen, chosen_tasks, db, out, options, command=command_line())
+    summary = result.summary()
+    summary["launch"] = (
+        f"python -m trainer_adapters.verl.launch --export {out} --model MODEL --run-dir RUN "
+        "--dry-run   (see README.md)"
     )
+    _report(summary, started, as_json)

@@ -14,7 +14,6 @@ One row per task, in the columns verl's ``RLHFDataset`` and agent loops read:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -53,29 +52,11 @@ SPLITS = ("train", "val")
 class RowOptions:
     """How rows are made."""
 
-    val_fraction: float = 0.1
     seed: int = 0
+    """Seed of the user simulator (per task, as the episodes that continue the dialogue)."""
     db_mode: DbMode = "inline"
     db_file: Path | None = None
-    """For ``db_mode="file"``: where the DB file is (written by the exporter)."""
-
-
-def split_of(task_id: str, val_fraction: float, seed: int) -> str:
-    """'train' or 'val', from a hash of the task id (stable under pool growth)."""
-    digest = hashlib.sha256(f"{seed}:{task_id}".encode()).digest()
-    return "val" if int.from_bytes(digest[:8], "big") / 2**64 < val_fraction else "train"
-
-
-def assign_splits(tasks: list[Task], val_fraction: float, seed: int) -> dict[str, str]:
-    """Split of every task; with a positive fraction and two tasks or more, neither is empty."""
-    splits = {t.id: split_of(t.id, val_fraction, seed) for t in tasks}
-    if val_fraction <= 0 or len(tasks) < 2:
-        return splits
-    for wanted in SPLITS:
-        if wanted not in splits.values():
-            other = [t.id for t in tasks if splits[t.id] != wanted]
-            splits[min(other, key=lambda i: hashlib.sha256(i.encode()).digest())] = wanted
-    return splits
+    """For ``db_mode="file"``: where the DB file will be read from at training time."""
 
 
 async def _openings(
@@ -115,21 +96,19 @@ def prompt_messages(policy: str, first_user: str) -> list[dict[str, str]]:
 
 
 def make_rows(
-    tasks: list[Task],
+    splits: dict[str, list[Task]],
     db: Database,
     domain: Domain,
     openings: dict[str, str],
     options: RowOptions,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Rows of each split, in task order."""
-    splits = assign_splits(tasks, options.val_fraction, options.seed)
+    """Rows of each split (``train``, ``val``), in task order."""
     db_json = orjson.dumps(db.to_dict()).decode() if options.db_mode == "inline" else ""
     db_path = str(options.db_file.resolve()) if options.db_file is not None else ""
     tools_kwargs_of = _tools_kwargs(domain)
     policy = domain.policy
     out: dict[str, list[dict[str, Any]]] = {s: [] for s in SPLITS}
-    for task in tasks:
-        split = splits[task.id]
+    for split, task in ((s, t) for s in SPLITS for t in splits.get(s, [])):
         extra = {
             "index": len(out[split]),
             KEY_SPLIT: split,

@@ -1,32 +1,36 @@
 """``taskforge export verl``: a task pool as one folder verl can train on (no verl import).
 
 The folder holds the train and validation parquet files, the reward spec, verl's tool and
-agent-loop YAML files, a manifest (``export.json``, read by the launch script) and a README
-saying how to launch. Writing it twice with the same inputs gives the same bytes.
+agent-loop YAML files, a README saying how to launch, and taskforge's export manifest
+(``taskforge_export.json``: the pool, the command, the file hashes; its ``extra`` block is
+what the launch script reads). It shares the pool selection, the task/entry pairing, the
+split assignment (by task content key, so a task keeps its split as the pool grows) and the
+all-at-once folder replacement with the other exporters (``taskforge.export``).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Any
 
 import orjson
 
-from taskforge.contracts import Task
+from taskforge.cli.common import write_atomic
+from taskforge.contracts import ExportManifest, Task, TaskPool
 from taskforge.env.db import Database
-from taskforge.env.domains import Domain
+from taskforge.env.domains import get_domain
 from taskforge.errors import DataError
+from taskforge.export import ExportResult, assign_splits, pair_tasks, read_manifest
+from taskforge.export.common import check_db, export_folder
+from taskforge.export.manifest import write_manifest
 from trainer_adapters.verl.configs import agent_loop_config, dump_yaml, tool_config
 from trainer_adapters.verl.data import DbMode, RowOptions, make_rows, opening_messages, write_parquet
 from trainer_adapters.verl.inputs import AGENT_NAME
 from trainer_adapters.verl.user import UserSimulator
 
-EXPORT_FORMAT = "taskforge-verl-export"
-EXPORT_VERSION = 1
-MANIFEST = "export.json"
+EXPORTER = "verl"
 FILES = {
     "train": "train.parquet",
     "val": "val.parquet",
@@ -39,128 +43,122 @@ _README = Path(__file__).resolve().parent / "export_readme.md"
 
 
 @dataclass
-class ExportRequest:
-    """What to export and how."""
+class VerlExportOptions:
+    """How to export."""
 
-    tasks: list[Task]
-    db: Database
-    domain: Domain
-    out: Path
     spec: str = "raft"
+    """Reward spec: a preset name or a spec file."""
     val_fraction: float = 0.1
     seed: int = 0
     db_mode: DbMode = "inline"
     user_config: Path | None = None
+    """LLM config whose ``user`` role plays the first user messages (None: scripted user)."""
     tool_schemas: Path | None = None
-    round: int | None = None
-    source: dict[str, Any] = field(default_factory=dict)
-    """Provenance (tasks file, DB file, pool name, command) copied into the manifest."""
 
 
-def _write(path: Path, text: str | bytes) -> None:
-    from taskforge.cli.common import write_atomic
+def _spec(name: str) -> tuple[Any, str]:
+    from taskforge.rewards import dump_spec, load_spec
 
-    write_atomic(path, text if isinstance(text, str) else text.decode())
-
-
-def _spec(name: str) -> Any:
-    from taskforge.rewards import load_spec
-
-    return load_spec(name)
+    spec = load_spec(name)
+    return spec, dump_spec(spec, "json")
 
 
-def _spec_text(spec: Any) -> str:
-    from taskforge.rewards import dump_spec
-
-    return dump_spec(spec, "json")
-
-
-def export_verl(request: ExportRequest) -> dict[str, Any]:
-    """Write the export folder; returns its manifest."""
-    if not request.tasks:
-        raise DataError("export verl: no tasks to export")
-    if len({t.id for t in request.tasks}) != len(request.tasks):
-        raise DataError("export verl: field id: task ids are not unique")
-    out = request.out
-    spec = _spec(request.spec)
-    db_file = _write_db(request) if request.db_mode == "file" else None
-    user = UserSimulator(request.user_config)
-    openings = opening_messages(request.tasks, request.db, user, request.seed)
-    options = RowOptions(request.val_fraction, request.seed, request.db_mode, db_file)
-    rows = make_rows(request.tasks, request.db, request.domain, openings, options)
-    for split in ("train", "val"):
-        write_parquet(out / FILES[split], rows[split])
-    _write(out / FILES["spec"], _spec_text(spec))
-    _write(out / FILES["tools"], dump_yaml(tool_config(request.domain.name, request.tool_schemas)))
-    loop = agent_loop_config(user_config=request.user_config, round=request.round)
-    _write(out / FILES["agent_loop"], dump_yaml(loop))
-    manifest = _manifest(request, spec, {s: len(r) for s, r in rows.items()}, user.model, db_file)
-    _write(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-    _write(out / FILES["readme"], _readme(manifest))
-    return manifest
+def _splits(val_fraction: float) -> dict[str, float]:
+    if not 0 <= val_fraction < 1:
+        raise DataError(f"--val-fraction: expected a number in [0, 1), got {val_fraction}")
+    return {"train": 1 - val_fraction, "val": val_fraction} if val_fraction else {"train": 1.0}
 
 
-def _write_db(request: ExportRequest) -> Path:
-    path = request.out / "dbs" / f"{request.db.hash}.json"
-    if not path.exists():
-        _write(path, orjson.dumps(request.db.to_dict()))
-    return path
+def export_verl(
+    pool: TaskPool,
+    tasks: list[Task],
+    db: Database,
+    out: Path,
+    options: VerlExportOptions | None = None,
+    command: str | None = None,
+) -> ExportResult:
+    """Write the export folder (replacing an earlier export there) and its manifest."""
+    options = options or VerlExportOptions()
+    domain = get_domain(pool.domain)
+    pairs = pair_tasks(pool, tasks)
+    check_db(pairs, db)
+    by_split = assign_splits(pairs, _splits(options.val_fraction), options.seed)
+    splits = {name: [task for _, task in pairs_] for name, pairs_ in by_split.items()}
+    spec, spec_text = _spec(options.spec)
+    user = UserSimulator(options.user_config)
+    chosen = [task for _, task in pairs]
+    openings = opening_messages(chosen, db, user, options.seed)
+    db_file = out.resolve() / "dbs" / f"{db.hash}.json" if options.db_mode == "file" else None
+    rows = make_rows(splits, db, domain, openings, RowOptions(options.seed, options.db_mode, db_file))
+    counts = {name: len(r) for name, r in rows.items()}
+    with export_folder(out) as tmp:
+        for split, split_rows in rows.items():
+            write_parquet(tmp / FILES[split], split_rows)
+        if db_file is not None:
+            write_atomic(tmp / "dbs" / db_file.name, orjson.dumps(db.to_dict()).decode())
+        write_atomic(tmp / FILES["spec"], spec_text)
+        write_atomic(tmp / FILES["tools"], dump_yaml(tool_config(domain.name, options.tool_schemas)))
+        loop = agent_loop_config(user_config=options.user_config, round=pool.round)
+        write_atomic(tmp / FILES["agent_loop"], dump_yaml(loop))
+        extra = _extra(pool, spec, counts, user.model, db, options)
+        write_atomic(tmp / FILES["readme"], _readme(pool, extra))
+        manifest = write_manifest(
+            tmp, pool, command, _config(options), extra, exporter=EXPORTER
+        )
+    return ExportResult(out, manifest)
 
 
-def _manifest(
-    request: ExportRequest,
-    spec: Any,
-    counts: dict[str, int],
-    user_model: str,
-    db_file: Path | None,
-) -> dict[str, Any]:
+def _config(options: VerlExportOptions) -> dict[str, Any]:
     return {
-        "format": EXPORT_FORMAT,
-        "version": EXPORT_VERSION,
-        "domain": request.domain.name,
-        "agent_name": AGENT_NAME,
-        "round": request.round,
-        "n_tasks": len(request.tasks),
-        "counts": counts,
-        "files": {k: v for k, v in FILES.items()},
-        "reward_spec": {"name": spec.name, "version": spec.version, "hash": spec.spec_hash()},
-        "db": {
-            "hash": request.db.hash,
-            "mode": request.db_mode,
-            "file": str(db_file.relative_to(request.out)) if db_file else None,
-        },
-        "user_model": user_model,
-        "user_config": str(request.user_config.resolve()) if request.user_config else None,
-        "val_fraction": request.val_fraction,
-        "seed": request.seed,
-        "tool_schemas": str(request.tool_schemas.resolve()) if request.tool_schemas else None,
-        "source": request.source,
+        "spec": options.spec,
+        "val_fraction": options.val_fraction,
+        "seed": options.seed,
+        "db_mode": options.db_mode,
+        "user_config": str(options.user_config) if options.user_config else None,
+        "tool_schemas": str(options.tool_schemas) if options.tool_schemas else None,
     }
 
 
-def _readme(manifest: dict[str, Any]) -> str:
-    spec = manifest["reward_spec"]
+def _extra(
+    pool: TaskPool,
+    spec: Any,
+    counts: dict[str, int],
+    user_model: str,
+    db: Database,
+    options: VerlExportOptions,
+) -> dict[str, Any]:
+    return {
+        "agent_name": AGENT_NAME,
+        "domain": pool.domain,
+        "split_counts": counts,
+        "files": dict(FILES),
+        "reward_spec": {"name": spec.name, "version": spec.version, "hash": spec.spec_hash()},
+        "db": {"hash": db.hash, "mode": options.db_mode},
+        "user_model": user_model,
+        "user_config": str(options.user_config.resolve()) if options.user_config else None,
+    }
+
+
+def _readme(pool: TaskPool, extra: dict[str, Any]) -> str:
+    spec, counts = extra["reward_spec"], extra["split_counts"]
     return Template(_README.read_text(encoding="utf-8")).substitute(
-        n_tasks=manifest["n_tasks"],
-        n_train=manifest["counts"]["train"],
-        n_val=manifest["counts"]["val"],
-        domain=manifest["domain"],
+        n_tasks=sum(counts.values()),
+        n_train=counts.get("train", 0),
+        n_val=counts.get("val", 0),
+        domain=pool.domain,
+        pool=pool.name,
+        round=pool.round,
+        mode=pool.mode,
         spec=f"{spec['name']} v{spec['version']} ({spec['hash']})",
-        user_model=manifest["user_model"],
-        round=manifest["round"] if manifest["round"] is not None else "-",
+        user_model=extra["user_model"],
     )
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """An export folder's manifest (DataError naming the folder when it is not one)."""
-    path = folder / MANIFEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{folder}: not a verl export (no {MANIFEST}); see taskforge export verl")
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-        raise DataError(f"{path}: field format: expected {EXPORT_FORMAT!r}")
-    result: dict[str, Any] = data
-    return result
+def read_export(folder: Path) -> ExportManifest:
+    """A verl export's manifest (DataError naming the folder when it is not one)."""
+    manifest = read_manifest(folder)
+    if manifest.exporter != EXPORTER:
+        raise DataError(
+            f"{folder}: an export of {manifest.exporter!r}, not verl; see taskforge export verl"
+        )
+    return manifest

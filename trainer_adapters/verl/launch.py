@@ -29,7 +29,7 @@ from typing import Any
 
 from taskforge.errors import DataError, TaskforgeError
 from trainer_adapters.verl.configs import agent_loop_config, dump_yaml
-from trainer_adapters.verl.export import FILES, read_manifest
+from trainer_adapters.verl.export import FILES, read_export
 from trainer_adapters.verl.inputs import AGENT_NAME
 
 MODES = ("raft", "on-policy")
@@ -91,17 +91,17 @@ def plan(request: LaunchRequest) -> LaunchPlan:
         raise DataError(f"launch: field mode: expected one of {', '.join(MODES)}")
     if not request.exports:
         raise DataError("launch: field export: give at least one export folder")
-    manifests = [read_manifest(folder) for folder in request.exports]
+    manifests = [read_export(folder) for folder in request.exports]
     used = request.exports if request.mode == "raft" else request.exports[-1:]
     last, last_manifest = request.exports[-1].resolve(), manifests[-1]
-    round_ = request.round if request.round is not None else last_manifest.get("round")
+    round_ = request.round if request.round is not None else last_manifest.pool.round
     experiment = request.experiment or f"{last.name}-{request.mode}" + (
         f"-round{round_}" if round_ is not None else ""
     )
     run_dir = request.run_dir.resolve()
     spec_path = last / FILES["spec"]
     loop_yaml = run_dir / "agent_loop.yaml"
-    user_config = request.user_config or _path(last_manifest.get("user_config"))
+    user_config = request.user_config or _path(last_manifest.extra.get("user_config"))
     loop = agent_loop_config(
         user_config=user_config,
         reward_spec=spec_path,
@@ -118,7 +118,8 @@ def plan(request: LaunchRequest) -> LaunchPlan:
         "exports": [str(p.resolve()) for p in request.exports],
         "train_files": [str(p.resolve() / FILES["train"]) for p in used],
         "val_files": [str(p.resolve() / FILES["val"]) for p in used],
-        "reward_spec": last_manifest["reward_spec"],
+        "pool": last_manifest.pool.name,
+        "reward_spec": last_manifest.extra.get("reward_spec"),
         "rollout_data_dir": str(run_dir / "rollout_data"),
         "validation_data_dir": str(run_dir / "validation_data"),
     }
