@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from verl.experimental.agent_loop.agent_loop import AgentLoopOutput, register
+from verl.experimental.agent_loop.agent_loop import AgentLoopOutput
 from verl.experimental.agent_loop.tool_agent_loop import AgentData, AgentState, ToolAgentLoop
 from verl.experimental.agent_loop.tool_parser import FunctionCall
 from verl.tools.schemas import ToolResponse
@@ -33,7 +33,7 @@ from verl.tools.schemas import ToolResponse
 from taskforge.contracts import TerminationReason, Trajectory, VerlEpisode
 from trainer_adapters.verl.episode import Episode, EpisodeLimits
 from trainer_adapters.verl.episode_log import write_episode
-from trainer_adapters.verl.inputs import AGENT_NAME, EPISODE_FIELD, EpisodeInputs, episode_inputs
+from trainer_adapters.verl.inputs import EPISODE_FIELD, EpisodeInputs, episode_inputs
 from trainer_adapters.verl.tools import EPISODE_ATTR, ERROR_KEY, RAN_KEY
 from trainer_adapters.verl.user import UserSimulator
 
@@ -48,9 +48,12 @@ def _int(value: Any) -> int | None:
     return int(value.item() if hasattr(value, "item") else value)
 
 
-@register(AGENT_NAME)
 class TaskforgeAgentLoop(ToolAgentLoop):
     """ToolAgentLoop plus a user simulator, tau2 termination and episode records.
+
+    It is registered by the agent-loop YAML (``name: taskforge_agent``), not by verl's
+    ``@register`` decorator: the decorator would replace the YAML's entry, and its arguments,
+    when the module is first imported.
 
     Args (from the agent-loop YAML, besides verl's own):
         user_config: taskforge LLM config whose ``user`` role plays the user (None: the

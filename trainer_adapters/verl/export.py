@@ -93,7 +93,8 @@ def export_verl(
     counts = {name: len(r) for name, r in rows.items()}
     with export_folder(out) as tmp:
         for split, split_rows in rows.items():
-            write_parquet(tmp / FILES[split], split_rows)
+            if split_rows:  # an empty split has no file (and no validation at launch)
+                write_parquet(tmp / FILES[split], split_rows)
         if db_file is not None:
             write_atomic(tmp / "dbs" / db_file.name, orjson.dumps(db.to_dict()).decode())
         write_atomic(tmp / FILES["spec"], spec_text)
@@ -131,7 +132,7 @@ def _extra(
         "agent_name": AGENT_NAME,
         "domain": pool.domain,
         "split_counts": counts,
-        "files": dict(FILES),
+        "files": {k: v for k, v in FILES.items() if k not in counts or counts[k]},
         "reward_spec": {"name": spec.name, "version": spec.version, "hash": spec.spec_hash()},
         "db": {"hash": db.hash, "mode": options.db_mode},
         "user_model": user_model,

@@ -19,6 +19,7 @@ Modes (RAFT and SENTINEL-style on-policy training):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
 import subprocess
@@ -117,7 +118,9 @@ def plan(request: LaunchRequest) -> LaunchPlan:
         "model": request.model,
         "exports": [str(p.resolve()) for p in request.exports],
         "train_files": [str(p.resolve() / FILES["train"]) for p in used],
-        "val_files": [str(p.resolve() / FILES["val"]) for p in used],
+        "val_files": [
+            str(p.resolve() / FILES["val"]) for p in used if (p / FILES["val"]).is_file()
+        ],
         "pool": last_manifest.pool.name,
         "reward_spec": last_manifest.extra.get("reward_spec"),
         "rollout_data_dir": str(run_dir / "rollout_data"),
@@ -148,14 +151,15 @@ def _overrides(
     run_dir: Path,
 ) -> list[str]:
     train = [p.resolve() / FILES["train"] for p in used]
-    val = [p.resolve() / FILES["val"] for p in used]
+    val = [v for v in (p.resolve() / FILES["val"] for p in used) if v.is_file()]
     mini = request.mini_batch_size or request.batch_size
     rollout = "actor_rollout_ref.rollout"
+    no_val = [] if val else ["trainer.val_before_train=False", "trainer.test_freq=-1"]
     return [
         "algorithm.adv_estimator=grpo",
         "algorithm.use_kl_in_reward=False",
         f"data.train_files={_list(train)}",
-        f"data.val_files={_list(val)}",
+        f"data.val_files={_list(val or train)}",
         f"data.train_batch_size={request.batch_size}",
         f"data.max_prompt_length={request.max_prompt_length}",
         f"data.max_response_length={request.max_response_length}",
@@ -199,6 +203,7 @@ def _overrides(
         f"trainer.default_local_dir={run_dir / 'checkpoints'}",
         f"trainer.rollout_data_dir={run_dir / 'rollout_data'}",
         f"trainer.validation_data_dir={run_dir / 'validation_data'}",
+        *no_val,
         *request.extra,
     ]
 
@@ -328,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plan_ = plan(_request(args))
         _write_files(plan_)
-        checked = check(plan_)
+        with contextlib.redirect_stdout(sys.stderr):  # verl prints its checks; stdout is ours
+            checked = check(plan_)
     except TaskforgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -105,31 +105,54 @@ def assistant_text(message: dict[str, Any]) -> str:
 class ScriptedTokenServer:
     """verl's LLM server interface (``generate``) replaying scripted assistant turns as tokens.
 
-    Every call records the prompt it was given; ``global_steps`` plays the weights version the
-    server reports, as vLLM does after a weight sync.
+    ``scripts`` maps a task's first user message to the assistant turns of its episode. A new
+    request id (one per episode) is matched to its script by the first user message in its
+    prompt; later calls of that request get the script's next turns. Every prompt is recorded,
+    and ``global_steps`` plays the weights version vLLM reports after a weight sync.
     """
 
-    def __init__(self, tokenizer: Any, turns: list[str], global_steps: int = 0) -> None:
+    def __init__(self, tokenizer: Any, scripts: dict[str, list[str]], global_steps: int = 0):
         self.tokenizer = tokenizer
-        self.turns = list(turns)
+        self.scripts = scripts
         self.global_steps = global_steps
-        self.prompts: list[list[int]] = []
+        self.sessions: dict[str, list[str]] = {}
+        self.prompts: dict[str, list[list[int]]] = {}
+
+    def _script(self, request_id: str, prompt_ids: list[int]) -> list[str]:
+        if request_id not in self.sessions:
+            text = self.tokenizer.decode(prompt_ids)
+            found = [turns for opening, turns in self.scripts.items() if opening in text]
+            assert len(found) == 1, "the prompt holds no (or several) scripted first messages"
+            self.sessions[request_id] = list(found[0])
+        return self.sessions[request_id]
 
     async def generate(
         self, request_id: str, *, prompt_ids: list[int], sampling_params: dict[str, Any], **_: Any
     ) -> Any:
         from verl.workers.rollout.replica import TokenOutput
 
-        self.prompts.append(list(prompt_ids))
-        if not self.turns:
-            raise AssertionError("the agent loop asked for more turns than the script has")
-        text = self.turns.pop(0) + "<|im_end|>"
-        ids = self.tokenizer.encode(text, add_special_tokens=False)
-        steps = self.global_steps
+        self.prompts.setdefault(request_id, []).append(list(prompt_ids))
+        turns = self._script(request_id, prompt_ids)
+        assert turns, "the agent loop asked for more turns than the script has"
+        ids = self.tokenizer.encode(turns.pop(0) + "<|im_end|>", add_special_tokens=False)
+        steps = {"global_steps": self.global_steps}
+        steps |= {"min_global_steps": self.global_steps, "max_global_steps": self.global_steps}
         return TokenOutput(
             token_ids=ids,
             log_probs=[-0.5] * len(ids),
             stop_reason="completed",
             num_preempted=0,
-            extra_fields={"global_steps": steps, "min_global_steps": steps, "max_global_steps": steps},
+            extra_fields=steps,
         )
+
+
+class LocalRewardHandle:
+    """Stands in for the Ray handle of a reward-loop worker: ``compute_score.remote(data)``
+    calls verl's own ``RewardLoopWorker`` in this process."""
+
+    def __init__(self, worker: Any) -> None:
+        self.compute_score = self
+        self.worker = worker
+
+    def remote(self, data: Any) -> Any:
+        return self.worker.compute_score(data)
