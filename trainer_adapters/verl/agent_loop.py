@@ -153,7 +153,8 @@ class TaskforgeAgentLoop(ToolAgentLoop):
         return await self._user_turn(agent_data)
 
     def _record_agent_turn(self, agent_data: AgentData, calls: list[FunctionCall]) -> None:
-        text = self.tokenizer.decode(agent_data.response_ids, skip_special_tokens=True)
+        tokenizer: Any = self.tokenizer
+        text = tokenizer.decode(agent_data.response_ids, skip_special_tokens=True)
         recorded = self.episode.add_agent(
             text,
             [(c.name, c.arguments, c.tool_call_id) for c in calls],
@@ -189,7 +190,9 @@ class TaskforgeAgentLoop(ToolAgentLoop):
         episode, inputs = self.episode, self._inputs
         assert inputs is not None
         try:
-            turn = await self.user.reply(episode.id, inputs.task, episode.messages, inputs.user_seed)
+            turn = await self.user.reply(
+                episode.id, inputs.task, episode.messages, inputs.user_seed
+            )
         except Exception as exc:  # the simulator failed: tau2's user error
             episode.user_error(f"user model: {exc}")
             return AgentState.TERMINATED

@@ -121,7 +121,9 @@ class Episode:
         content, reasoning = split_reasoning(text)
         turn = len(self.messages)
         recorded = [
-            parse_tool_call({"id": cid or f"call_{turn}_{i}", "function": {"name": n, "arguments": a}})
+            parse_tool_call(
+                {"id": cid or f"call_{turn}_{i}", "function": {"name": n, "arguments": a}}
+            )
             for i, (n, a, cid) in enumerate(calls)
         ]
         self._append(

@@ -26,7 +26,13 @@ from taskforge.export import ExportResult, assign_splits, pair_tasks, read_manif
 from taskforge.export.common import check_db, export_folder
 from taskforge.export.manifest import write_manifest
 from trainer_adapters.verl.configs import agent_loop_config, dump_yaml, tool_config
-from trainer_adapters.verl.data import DbMode, RowOptions, make_rows, opening_messages, write_parquet
+from trainer_adapters.verl.data import (
+    DbMode,
+    RowOptions,
+    make_rows,
+    opening_messages,
+    write_parquet,
+)
 from trainer_adapters.verl.inputs import AGENT_NAME
 from trainer_adapters.verl.user import UserSimulator
 
@@ -89,7 +95,9 @@ def export_verl(
     chosen = [task for _, task in pairs]
     openings = opening_messages(chosen, db, user, options.seed)
     db_file = out.resolve() / "dbs" / f"{db.hash}.json" if options.db_mode == "file" else None
-    rows = make_rows(splits, db, domain, openings, RowOptions(options.seed, options.db_mode, db_file))
+    rows = make_rows(
+        splits, db, domain, openings, RowOptions(options.seed, options.db_mode, db_file)
+    )
     counts = {name: len(r) for name, r in rows.items()}
     with export_folder(out) as tmp:
         for split, split_rows in rows.items():
@@ -98,14 +106,14 @@ def export_verl(
         if db_file is not None:
             write_atomic(tmp / "dbs" / db_file.name, orjson.dumps(db.to_dict()).decode())
         write_atomic(tmp / FILES["spec"], spec_text)
-        write_atomic(tmp / FILES["tools"], dump_yaml(tool_config(domain.name, options.tool_schemas)))
+        write_atomic(
+            tmp / FILES["tools"], dump_yaml(tool_config(domain.name, options.tool_schemas))
+        )
         loop = agent_loop_config(user_config=options.user_config, round=pool.round)
         write_atomic(tmp / FILES["agent_loop"], dump_yaml(loop))
         extra = _extra(pool, spec, counts, user.model, db, options)
         write_atomic(tmp / FILES["readme"], _readme(pool, extra))
-        manifest = write_manifest(
-            tmp, pool, command, _config(options), extra, exporter=EXPORTER
-        )
+        manifest = write_manifest(tmp, pool, command, _config(options), extra, exporter=EXPORTER)
     return ExportResult(out, manifest)
 
 

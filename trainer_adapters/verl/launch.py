@@ -263,14 +263,16 @@ def check(plan_: LaunchPlan) -> dict[str, Any]:
 def _load_components(config: Any, plan_: LaunchPlan) -> dict[str, Any]:
     """Load what verl's workers will load: the tools, the agent loop class, the reward function."""
     import hydra.utils
-    from omegaconf import OmegaConf
+    import yaml
     from verl.tools.tool_registry import initialize_tools_from_config
     from verl.utils.import_utils import load_extern_object
 
     rollout = config.actor_rollout_ref.rollout
     tools = initialize_tools_from_config(rollout.multi_turn.tool_config_path)
-    loops = OmegaConf.create(plan_.files[Path(rollout.agent.agent_loop_config_path)])
-    loop_classes = [hydra.utils.get_class(entry["_target_"]) for entry in loops]
+    loops: list[dict[str, Any]] = yaml.safe_load(
+        plan_.files[Path(rollout.agent.agent_loop_config_path)]
+    )
+    loop_classes = [hydra.utils.get_class(str(entry["_target_"])) for entry in loops]
     reward = config.reward.custom_reward_function
     reward_fn = load_extern_object(module_path=reward.path, object_name=reward.name)
     return {
@@ -284,8 +286,14 @@ def _load_components(config: Any, plan_: LaunchPlan) -> dict[str, Any]:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m trainer_adapters.verl.launch", description=__doc__)
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("--export", action="append", type=Path, required=True, dest="exports",
-                   help="export folder (taskforge export verl); repeat for the union (raft)")
+    p.add_argument(
+        "--export",
+        action="append",
+        type=Path,
+        required=True,
+        dest="exports",
+        help="export folder (taskforge export verl); repeat for the union (raft)",
+    )
     p.add_argument("--model", required=True, help="SFT checkpoint (raft) or previous round's")
     p.add_argument("--mode", choices=MODES, default="raft")
     p.add_argument("--run-dir", type=Path, required=True, help="checkpoints, dumps, episodes")
@@ -293,15 +301,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--user-config", type=Path, default=None, help="taskforge LLM config (user)")
     p.add_argument("--experiment", default=None)
     p.add_argument("--project", default="taskforge")
-    for name, default in (("gpus", 8), ("nnodes", 1), ("rollout-n", 8), ("batch-size", 32),
-                          ("epochs", 3), ("max-prompt-length", 8192),
-                          ("max-response-length", 8192), ("max-assistant-turns", 30),
-                          ("max-user-turns", 60), ("max-parallel-calls", 4),
-                          ("tensor-parallel", 1)):
+    for name, default in (
+        ("gpus", 8),
+        ("nnodes", 1),
+        ("rollout-n", 8),
+        ("batch-size", 32),
+        ("epochs", 3),
+        ("max-prompt-length", 8192),
+        ("max-response-length", 8192),
+        ("max-assistant-turns", 30),
+        ("max-user-turns", 60),
+        ("max-parallel-calls", 4),
+        ("tensor-parallel", 1),
+    ):
         p.add_argument(f"--{name}", type=int, default=default)
     p.add_argument("--lr", type=float, default=1e-6)
-    p.add_argument("--set", action="append", default=[], dest="extra", metavar="KEY=VALUE",
-                   help="any other verl override (checked like the rest)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="extra",
+        metavar="KEY=VALUE",
+        help="any other verl override (checked like the rest)",
+    )
     p.add_argument("--dry-run", action="store_true", help="render and check; do not train")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     return p

@@ -46,20 +46,20 @@ class FullParametersSchema(OpenAIFunctionParametersSchema):
     """Parameters whose properties keep their full schemas."""
 
     model_config = ConfigDict(extra="allow")
-    properties: dict[str, FullPropertySchema]  # type: ignore[assignment]
+    properties: dict[str, FullPropertySchema]  # type: ignore[assignment, unused-ignore]
 
 
 class FullFunctionSchema(OpenAIFunctionSchema):
     """A function schema whose parameters keep their full schemas."""
 
     model_config = ConfigDict(extra="allow")
-    parameters: FullParametersSchema  # type: ignore[assignment]
+    parameters: FullParametersSchema  # type: ignore[assignment, unused-ignore]
 
 
 class FullToolSchema(OpenAIFunctionToolSchema):
     """verl's tool schema, lossless: dumps back to the JSON schema it was given."""
 
-    function: FullFunctionSchema  # type: ignore[assignment]
+    function: FullFunctionSchema  # type: ignore[assignment, unused-ignore]
 
 
 def domain_tool_schema(domain: str, name: str, schemas_path: str | None = None) -> dict[str, Any]:

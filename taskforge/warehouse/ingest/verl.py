@@ -74,7 +74,7 @@ class VerlAdapter:
         first = _loads(path, *lines[0])
         if isinstance(first, dict) and first.get("type") == EPISODE_TYPE:
             _Episodes(batch).add(lines)
-        elif isinstance(first, dict) and DUMP_KEYS <= set(first):
+        elif isinstance(first, dict) and set(first) >= DUMP_KEYS:
             _Dump(batch).add(lines)
         else:
             raise DataError(
@@ -216,12 +216,14 @@ class _Dump(_Batcher):
         tasks: dict[str, Task],
     ) -> None:
         path = self.batch.path
-        if not isinstance(raw, dict) or not DUMP_KEYS <= set(raw):
+        if not isinstance(raw, dict) or not set(raw) >= DUMP_KEYS:
             reason = f"{path}: line {number}: expected the keys {', '.join(sorted(DUMP_KEYS))}"
             return _bad(self.batch, number, reason, raw)
         task = tasks.get(str(raw["gts"]))
         if task is None:
-            reason = f"{path}: line {number}: field gts: task {raw['gts']!r} is in no train/val file"
+            reason = (
+                f"{path}: line {number}: field gts: task {raw['gts']!r} is in no train/val file"
+            )
             return _bad(self.batch, number, reason, raw)
         rid = self.run(
             _run(

@@ -22,7 +22,7 @@ from taskforge.rollout.runner import episode_seed
 from taskforge.rollout.scripted_loop import run_scripted_episode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from verl_fakes import assistant_text, train_tokenizer, write_model_folder  # noqa: E402
+from verl_fakes import assistant_text, train_tokenizer, write_model_folder
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -57,13 +57,17 @@ def dialogues(tasks: list[Task], db: Database) -> dict[str, list[Message]]:
 def scripts(dialogues: dict[str, list[Message]]) -> dict[str, list[str]]:
     """First user message -> the agent's turns as a Hermes model generates them."""
     return {
-        m[1].content or "": [assistant_text(a) for a in to_openai_messages(m)[2:] if a["role"] == "assistant"]
+        m[1].content or "": [
+            assistant_text(a) for a in to_openai_messages(m)[2:] if a["role"] == "assistant"
+        ]
         for m in dialogues.values()
     }
 
 
 @pytest.fixture(scope="session")
-def export(tmp_path_factory: pytest.TempPathFactory, tasks: list[Task], db: Database) -> ExportResult:
+def export(
+    tmp_path_factory: pytest.TempPathFactory, tasks: list[Task], db: Database
+) -> ExportResult:
     """taskforge export verl of the four tasks (two train rows, two validation rows)."""
     from trainer_adapters.verl.export import VerlExportOptions, export_verl
 
@@ -73,7 +77,9 @@ def export(tmp_path_factory: pytest.TempPathFactory, tasks: list[Task], db: Data
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory: pytest.TempPathFactory, dialogues: dict[str, list[Message]]) -> Path:
+def model_dir(
+    tmp_path_factory: pytest.TempPathFactory, dialogues: dict[str, list[Message]]
+) -> Path:
     """A byte-level BPE tokenizer trained on the policy, the tools and the dialogues, saved with
     a Qwen2 config.json: what verl reads from a model path."""
     retail = get_domain("retail")

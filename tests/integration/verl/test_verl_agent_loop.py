@@ -15,24 +15,29 @@ import pytest
 
 pytest.importorskip("verl", reason="verl is not installed (pip install -e '.[verl]')")
 
-from taskforge.contracts import Message, Task, TerminationReason, Trajectory  # noqa: E402
-from taskforge.env.db import Database  # noqa: E402
-from taskforge.export import ExportResult  # noqa: E402
-from taskforge.rewards import load_spec, score_messages  # noqa: E402
-from taskforge.warehouse import Warehouse, get_adapter, ingest_paths, input_files  # noqa: E402
-from taskforge.warehouse.ingest.verl import run_id  # noqa: E402
-from trainer_adapters.verl.inputs import AGENT_NAME, EPISODE_FIELD  # noqa: E402
-from trainer_adapters.verl.launch import LaunchRequest, compose, plan  # noqa: E402
-from verl_fakes import LocalRewardHandle, ScriptedTokenServer  # noqa: E402
+from verl_fakes import LocalRewardHandle, ScriptedTokenServer
+
+from taskforge.contracts import Message, Task, TerminationReason, Trajectory
+from taskforge.env.db import Database
+from taskforge.export import ExportResult
+from taskforge.rewards import load_spec, score_messages
+from taskforge.warehouse import Warehouse, get_adapter, ingest_paths, input_files
+from taskforge.warehouse.ingest.verl import run_id
+from trainer_adapters.verl.inputs import AGENT_NAME, EPISODE_FIELD
+from trainer_adapters.verl.launch import LaunchRequest, compose, plan
 
 STEP, SAMPLES = 4, 2
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory, export: ExportResult, model_dir: Path) -> dict[str, Any]:
+def run(
+    tmp_path_factory: pytest.TempPathFactory, export: ExportResult, model_dir: Path
+) -> dict[str, Any]:
     """The launch script's config for one GPU, composed from verl's own YAML, and its files."""
     run_dir = tmp_path_factory.mktemp("run")
-    request = LaunchRequest([export.out], str(model_dir), run_dir, gpus=1, rollout_n=SAMPLES, batch_size=2)
+    request = LaunchRequest(
+        [export.out], str(model_dir), run_dir, gpus=1, rollout_n=SAMPLES, batch_size=2
+    )
     rendered = plan(request)
     for path, text in rendered.files.items():
         path.write_text(text)
@@ -48,7 +53,9 @@ def dataset(run: dict[str, Any], export: ExportResult, model_dir: Path) -> Any:
     return RLHFDataset(str(export.out / "train.parquet"), tokenizer, run["config"].data)
 
 
-def test_verls_dataset_reads_the_export(dataset: Any, export: ExportResult, tasks: list[Task]) -> None:
+def test_verls_dataset_reads_the_export(
+    dataset: Any, export: ExportResult, tasks: list[Task]
+) -> None:
     import pyarrow.parquet as pq
 
     rows = pq.read_table(export.out / "train.parquet").to_pylist()
@@ -57,9 +64,18 @@ def test_verls_dataset_reads_the_export(dataset: Any, export: ExportResult, task
     for i, row in enumerate(rows):
         item = dataset[i]
         assert item["raw_prompt"] == row["prompt"] and item["agent_name"] == AGENT_NAME
-        assert item["index"] == i and item["reward_model"]["ground_truth"] == row["extra_info"]["task_id"]
-        assert set(item["tools_kwargs"]) == set(row["extra_info"]["tools_kwargs"]) and len(item["tools_kwargs"]) == 16
-        assert Task.model_validate_json(item["extra_info"]["task"]) == by_id[item["extra_info"]["task_id"]]
+        assert (
+            item["index"] == i
+            and item["reward_model"]["ground_truth"] == row["extra_info"]["task_id"]
+        )
+        assert (
+            set(item["tools_kwargs"]) == set(row["extra_info"]["tools_kwargs"])
+            and len(item["tools_kwargs"]) == 16
+        )
+        assert (
+            Task.model_validate_json(item["extra_info"]["task"])
+            == by_id[item["extra_info"]["task_id"]]
+        )
 
 
 def _batch(dataset: Any) -> Any:
@@ -113,12 +129,17 @@ def test_the_agent_loop_plays_whole_retail_episodes(
         assert trajectory.termination_reason is TerminationReason.USER_STOP
         assert trajectory.reward_info is not None and trajectory.reward_info.reward == 1.0
         n_calls = sum(len(m.tool_calls or []) for m in want)
-        assert n_calls >= 3 and len(json.loads(out.non_tensor_batch["taskforge_tool_calls"][i])) == n_calls
+        assert (
+            n_calls >= 3
+            and len(json.loads(out.non_tensor_batch["taskforge_tool_calls"][i])) == n_calls
+        )
         assert out.non_tensor_batch["taskforge_termination"][i] == "user_stop"
         mask = out.batch["response_mask"][i]
         responses = out.batch["responses"][i]
         generated = tokenizer.decode(responses[mask == 1])
-        context = tokenizer.decode(responses[(mask == 0) & (out.batch["attention_mask"][i, -len(mask):] == 1)])
+        context = tokenizer.decode(
+            responses[(mask == 0) & (out.batch["attention_mask"][i, -len(mask) :] == 1)]
+        )
         for message in want[2:]:  # the agent's words are trained on; users and tools are not
             if message.role == "user" and "###STOP###" not in (message.content or ""):
                 turn = f"<|im_start|>user\n{message.content}<|im_end|>"
@@ -169,7 +190,9 @@ def test_the_episodes_go_back_into_the_warehouse(
         ).to_dicts()
         assert wh.scalar("SELECT count(*) FROM trajectories") == len(rows) == len(rollout["output"])
     assert sorted(r["trial"] for r in rows) == [0, 0, 1, 1]
-    assert all(r["reward"] == 1.0 and r["task_uid"] and r["round"] == 1 for r in rows), [(r["reward"], r["round"]) for r in rows]
+    assert all(r["reward"] == 1.0 and r["task_uid"] and r["round"] == 1 for r in rows), [
+        (r["reward"], r["round"]) for r in rows
+    ]
     context = json.loads(rows[0]["verl"])
     assert context["step"] == STEP and context["weights_step_max"] == STEP - 1
     assert context["uid"].startswith("row-") and context["reward"]["task_success"] == 1.0

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("verl", reason="verl is not installed (pip install -e '.[verl]')")
 
-from taskforge.export import ExportResult  # noqa: E402
-from trainer_adapters.verl.launch import main  # noqa: E402
+from taskforge.export import ExportResult
+from trainer_adapters.verl.launch import main
 
 
 def _args(export: ExportResult, run_dir: Path, *more: str) -> list[str]:
@@ -32,7 +32,9 @@ def test_the_dry_run_renders_and_checks_the_command(
     checked = summary["checked"]
     assert len(checked["tools"]) == 16 and checked["agent_loops"] == ["TaskforgeAgentLoop"]
     assert checked["reward_function"] == "compute_score"
-    assert (tmp_path / "run" / "agent_loop.yaml").is_file() and (tmp_path / "run" / "run.json").is_file()
+    assert (tmp_path / "run" / "agent_loop.yaml").is_file() and (
+        tmp_path / "run" / "run.json"
+    ).is_file()
 
 
 def test_an_unknown_key_fails_naming_it(

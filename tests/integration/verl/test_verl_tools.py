@@ -9,15 +9,15 @@ import pytest
 
 pytest.importorskip("verl", reason="verl is not installed (pip install -e '.[verl]')")
 
-from verl.tools.schemas import OpenAIFunctionToolSchema  # noqa: E402
-from verl.tools.tool_registry import initialize_tools_from_config  # noqa: E402
+from verl.tools.schemas import OpenAIFunctionToolSchema
+from verl.tools.tool_registry import initialize_tools_from_config
 
-from taskforge.contracts import Task  # noqa: E402
-from taskforge.env.db import Database  # noqa: E402
-from taskforge.env.domains import get_domain  # noqa: E402
-from taskforge.export import ExportResult  # noqa: E402
-from trainer_adapters.verl.episode import Episode  # noqa: E402
-from trainer_adapters.verl.tools import EPISODE_ATTR, ERROR_KEY, EnvTool, FullToolSchema  # noqa: E402
+from taskforge.contracts import Task
+from taskforge.env.db import Database
+from taskforge.env.domains import get_domain
+from taskforge.export import ExportResult
+from trainer_adapters.verl.episode import Episode
+from trainer_adapters.verl.tools import EPISODE_ATTR, ERROR_KEY, EnvTool, FullToolSchema
 
 RETAIL = get_domain("retail")
 
@@ -35,7 +35,9 @@ def test_verls_schema_class_drops_items_and_ours_keeps_them() -> None:
     assert full["function"]["parameters"]["properties"]["item_ids"]["items"] == {"type": "string"}
 
 
-def test_the_exported_tool_config_loads_every_tool_with_its_full_schema(export: ExportResult) -> None:
+def test_the_exported_tool_config_loads_every_tool_with_its_full_schema(
+    export: ExportResult,
+) -> None:
     tools = initialize_tools_from_config(str(export.out / "configs" / "tools.yaml"))
     assert all(isinstance(t, EnvTool) for t in tools)
     assert {t.name: _dump(t.tool_schema) for t in tools} == {

@@ -37,7 +37,9 @@ CHAT_TEMPLATE = """
 {%- endfor %}
 {{- '<|im_end|>\\n' }}
 {%- elif message.role == 'tool' %}
-{%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}{{- '<|im_start|>user' }}{%- endif %}
+{%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}
+{{- '<|im_start|>user' }}
+{%- endif %}
 {{- '\\n<tool_response>\\n' + (message.content or '') + '\\n</tool_response>' }}
 {%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}{{- '<|im_end|>\\n' }}{%- endif %}
 {%- endif %}
@@ -97,7 +99,10 @@ def assistant_text(message: dict[str, Any]) -> str:
     """What a Hermes-format model generates for one assistant message (before its end token)."""
     parts = [message["content"]] if message.get("content") else []
     for call in message.get("tool_calls") or []:
-        body = {"name": call["function"]["name"], "arguments": json.loads(call["function"]["arguments"])}
+        body = {
+            "name": call["function"]["name"],
+            "arguments": json.loads(call["function"]["arguments"]),
+        }
         parts.append(f"<tool_call>\n{json.dumps(body)}\n</tool_call>")
     return "\n".join(parts)
 

@@ -12,11 +12,10 @@ from taskforge.contracts import Task
 from taskforge.env.db import Database
 from taskforge.env.domains import get_domain
 from taskforge.rollout.prompts import GREETING
+from tests.unit.trainer_adapters.conftest import honest_dialogue
 from trainer_adapters.verl.data import RowOptions, make_rows, opening_messages, write_parquet
 from trainer_adapters.verl.inputs import AGENT_NAME, episode_inputs
 from trainer_adapters.verl.user import UserSimulator
-
-from tests.unit.trainer_adapters.conftest import honest_dialogue
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +36,9 @@ def test_rows_carry_prompt_task_db_and_tools(
     openings: dict[str, str], seed_tasks: list[Task], db: Database
 ) -> None:
     retail = get_domain("retail")
-    rows = make_rows({"train": seed_tasks[:3], "val": seed_tasks[3:]}, db, retail, openings, RowOptions())
+    rows = make_rows(
+        {"train": seed_tasks[:3], "val": seed_tasks[3:]}, db, retail, openings, RowOptions()
+    )
     assert [len(rows["train"]), len(rows["val"])] == [3, 1]
     row = rows["train"][1]
     task = seed_tasks[1]

@@ -47,15 +47,23 @@ def test_an_honest_episode_is_recorded_like_tau2_and_scores_1(
         assert episode.termination is TerminationReason.USER_STOP
         trajectory = episode.trajectory()
         assert trajectory.reward_info is not None and trajectory.reward_info.reward == 1.0
-        got = [(m.role, m.content, [c.name for c in m.tool_calls or []]) for m in trajectory.messages]
+        got = [
+            (m.role, m.content, [c.name for c in m.tool_calls or []]) for m in trajectory.messages
+        ]
         want = [(m.role, m.content, [c.name for c in m.tool_calls or []]) for m in dialogue]
         assert got == want
         assert [m.turn_idx for m in trajectory.messages] == list(range(len(dialogue)))
         assert len(episode.tool_log) == sum(len(m.tool_calls or []) for m in dialogue)
-        assert all(m.usage == {"completion_tokens": 7} for m in trajectory.messages[2:] if m.role == "assistant")
+        assert all(
+            m.usage == {"completion_tokens": 7}
+            for m in trajectory.messages[2:]
+            if m.role == "assistant"
+        )
 
 
-def test_tool_answers_keep_call_order_and_count_errors(seed_tasks: list[Task], db: Database) -> None:
+def test_tool_answers_keep_call_order_and_count_errors(
+    seed_tasks: list[Task], db: Database
+) -> None:
     episode = _episode(seed_tasks[0], db, "hi", max_errors=1)
     calls = episode.add_agent(
         "",
@@ -74,7 +82,9 @@ def test_tool_answers_keep_call_order_and_count_errors(seed_tasks: list[Task], d
     assert episode.trajectory().reward_info.reward == 0.0  # type: ignore[union-attr]
 
 
-def test_agent_stop_user_stop_max_steps_and_user_error(seed_tasks: list[Task], db: Database) -> None:
+def test_agent_stop_user_stop_max_steps_and_user_error(
+    seed_tasks: list[Task], db: Database
+) -> None:
     task = seed_tasks[0]
     agent = _episode(task, db, "hi")
     agent.add_agent("Goodbye ###STOP###", [], {})

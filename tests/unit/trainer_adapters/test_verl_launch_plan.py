@@ -76,5 +76,5 @@ def test_on_policy_trains_on_the_latest_pool_from_the_previous_checkpoint(
 def test_bad_requests_are_refused(tmp_path: Path, small_export: ExportResult) -> None:
     with pytest.raises(DataError, match="field mode"):
         plan(LaunchRequest([small_export.out], "m", tmp_path, mode="offline"))
-    with pytest.raises(DataError, match="not a taskforge export|no such file"):
+    with pytest.raises(DataError, match=r"not a taskforge export|no such file"):
         plan(LaunchRequest([tmp_path], "m", tmp_path))

@@ -28,11 +28,16 @@ def _row_extra(task: Task, db: Database, first: str) -> dict[str, Any]:
 
 def _played(task: Task, db: Database, honest: bool) -> Episode:
     dialogue = honest_dialogue(task, db)
-    opening = [{"role": "assistant", "content": GREETING}, {"role": "user", "content": dialogue[1].content}]
+    opening = [
+        {"role": "assistant", "content": GREETING},
+        {"role": "user", "content": dialogue[1].content},
+    ]
     episode = Episode("ep", task, db, RETAIL.toolkit_cls, opening)
     for message in dialogue[2:]:
         if message.role == "assistant":
-            if not honest and any(RETAIL.toolkit_cls.specs[c.name].mutates for c in message.tool_calls or []):
+            if not honest and any(
+                RETAIL.toolkit_cls.specs[c.name].mutates for c in message.tool_calls or []
+            ):
                 episode.add_agent("Done, your request is handled. ###STOP###", [], {})
                 break  # claims success without the write
             calls = [(c.name, json.dumps(c.arguments), None) for c in message.tool_calls or []]
@@ -54,11 +59,17 @@ def test_compute_score_is_the_specs_reward_of_the_recorded_episode(
     extra[EPISODE_FIELD] = trajectory.model_dump_json()
     result = compute_score("taskforge/retail", "decoded text", task.id, extra)
     expected = score_messages(
-        trajectory.messages, task, load_spec("raft"), db=db, termination=trajectory.termination_reason
+        trajectory.messages,
+        task,
+        load_spec("raft"),
+        db=db,
+        termination=trajectory.termination_reason,
     ).as_flat_dict()
     assert result == expected
     assert result["task_success"] == 1.0 and result["score"] > 0
-    assert compute_score("taskforge/retail", "", task.id, extra, spec="success-only")["score"] == 1.0
+    assert (
+        compute_score("taskforge/retail", "", task.id, extra, spec="success-only")["score"] == 1.0
+    )
 
 
 def test_claimed_success_without_the_write_scores_below_the_honest_episode(

@@ -83,7 +83,9 @@ def test_episodes_land_as_trajectories_of_their_step(tmp_path: Path, rollout_dir
     assert _ingest(warehouse, rollout_dir) == [0]  # idempotent
 
 
-def test_a_line_still_being_written_waits_for_its_newline(tmp_path: Path, rollout_dir: Path) -> None:
+def test_a_line_still_being_written_waits_for_its_newline(
+    tmp_path: Path, rollout_dir: Path
+) -> None:
     shard = next(rollout_dir.rglob("*.jsonl"))
     whole = shard.read_bytes()
     lines = whole.splitlines(keepends=True)
@@ -108,7 +110,9 @@ def test_bad_lines_fail_or_go_to_quarantine(tmp_path: Path, rollout_dir: Path) -
 def _run_json(run_dir: Path, tasks: list[Task]) -> None:
     """What the launch script writes: run.json and the train file it names."""
     db = get_domain("retail").load_db()
-    rows = make_rows({"train": tasks}, db, get_domain("retail"), {t.id: "hi" for t in tasks}, RowOptions())
+    rows = make_rows(
+        {"train": tasks}, db, get_domain("retail"), {t.id: "hi" for t in tasks}, RowOptions()
+    )
     write_parquet(run_dir / "train.parquet", rows["train"])
     info = {
         "project": "taskforge",
@@ -161,5 +165,5 @@ def test_dumps_of_steps_the_loop_recorded_add_nothing_others_land_as_text(
 
 def test_a_dump_without_its_run_file_is_refused(tmp_path: Path, seed_tasks: list[Task]) -> None:
     dump = _dump(tmp_path / "7.jsonl", 7, [seed_tasks[0].id])
-    with pytest.raises(DataError, match="no run.json"):
+    with pytest.raises(DataError, match=r"no run\.json"):
         _ingest(tmp_path / "w.duckdb", dump)
