@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip("verl", reason="verl is not installed (pip install -e '.[verl]')")
+# a submodule: this folder is itself named verl, and would pass for the package
+pytest.importorskip(
+    "verl.experimental.agent_loop", reason="verl is not installed (pip install -e '.[verl]')"
+)
 
 from verl_fakes import LocalRewardHandle, ScriptedTokenServer
 
@@ -152,10 +155,10 @@ def test_the_agent_loop_plays_whole_retail_episodes(
 
 
 def test_the_reward_manager_returns_the_specs_reward(
-    rollout: dict[str, Any], tasks: list[Task], db: Database
+    rollout: dict[str, Any], tasks: list[Task], db: Database, spec_file: Path
 ) -> None:
     out = rollout["output"]
-    spec = load_spec("raft")
+    spec, raft = load_spec(str(spec_file)), load_spec("raft")
     by_id = {t.id: t for t in tasks}
     keys = out.meta_info["reward_extra_keys"]
     assert {"score", "task_success", "repeated_calls", "token_length"} <= set(keys)
@@ -166,6 +169,11 @@ def test_the_reward_manager_returns_the_specs_reward(
             termination=trajectory.termination_reason,
         ).as_flat_dict()  # fmt: skip
         assert float(out.batch["rm_scores"][i].sum()) == pytest.approx(expected["score"])
+        default = score_messages(
+            trajectory.messages, by_id[trajectory.task_id], raft, db=db,
+            termination=trajectory.termination_reason,
+        ).as_flat_dict()  # fmt: skip
+        assert default["score"] != pytest.approx(expected["score"])  # the export's spec was used
         for key in keys:
             assert out.non_tensor_batch[key][i] == pytest.approx(expected[key])
         assert expected["task_success"] == 1.0
@@ -183,7 +191,7 @@ def test_the_episodes_go_back_into_the_warehouse(
     rid = run_id(config.project_name, config.experiment_name, "train", STEP)
     with Warehouse.open(warehouse, read_only=True) as wh:
         rows = wh.query(
-            "SELECT t.task_id, t.trial, t.reward, t.task_uid, t.n_tool_calls, r.round, "
+            "SELECT t.sim_id, t.task_id, t.trial, t.reward, t.task_uid, t.n_tool_calls, r.round, "
             "json_extract(t.extra, '$.info.verl') AS verl FROM trajectories t "
             "JOIN runs r USING (run_id) WHERE t.run_id = ? ORDER BY t.task_id, t.trial",
             [rid],
@@ -196,3 +204,13 @@ def test_the_episodes_go_back_into_the_warehouse(
     context = json.loads(rows[0]["verl"])
     assert context["step"] == STEP and context["weights_step_max"] == STEP - 1
     assert context["uid"].startswith("row-") and context["reward"]["task_success"] == 1.0
+    out = rollout["output"]
+    trainer_scores = {
+        Trajectory.model_validate_json(out.non_tensor_batch[EPISODE_FIELD][i]).id: float(
+            out.batch["rm_scores"][i].sum()
+        )
+        for i in range(len(out))
+    }
+    for row in rows:  # the loop's record carries the reward verl trained on
+        score = json.loads(row["verl"])["reward"]["score"]
+        assert score == pytest.approx(trainer_scores[row["sim_id"]])
