@@ -65,15 +65,33 @@ def scripts(dialogues: dict[str, list[Message]]) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="session")
+def spec_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A spec of its own (raft with half the task-success weight), so a test can tell that
+    the export's spec, not compute_score's default, reached the reward function."""
+    from taskforge.rewards import dump_spec, load_spec
+
+    raft = load_spec("raft")
+    components = [
+        c.model_copy(update={"weight": c.weight / 2}) if c.key == "task_success" else c
+        for c in raft.components
+    ]
+    half = raft.model_copy(update={"name": "raft-half", "components": components})
+    path = tmp_path_factory.mktemp("spec") / "half.json"
+    path.write_text(dump_spec(half, "json"))
+    return path
+
+
+@pytest.fixture(scope="session")
 def export(
-    tmp_path_factory: pytest.TempPathFactory, tasks: list[Task], db: Database
+    tmp_path_factory: pytest.TempPathFactory, tasks: list[Task], db: Database, spec_file: Path
 ) -> ExportResult:
     """taskforge export verl of the four tasks (two train rows, two validation rows)."""
     from trainer_adapters.verl.export import VerlExportOptions, export_verl
 
     pool = pool_from_tasks("seeds", 1, tasks, "retail", mode="raft-union")
     out = tmp_path_factory.mktemp("export") / "pool"
-    return export_verl(pool, tasks, db, out, VerlExportOptions(val_fraction=0.25))
+    options = VerlExportOptions(spec=str(spec_file), val_fraction=0.25)
+    return export_verl(pool, tasks, db, out, options)
 
 
 @pytest.fixture(scope="session")

@@ -176,7 +176,7 @@ def test_the_reward_manager_returns_the_specs_reward(
         assert default["score"] != pytest.approx(expected["score"])  # the export's spec was used
         for key in keys:
             assert out.non_tensor_batch[key][i] == pytest.approx(expected[key])
-        assert expected["task_success"] == 1.0
+        assert expected["tau2_reward"] == 1.0 and expected["task_success"] == 0.5
 
 
 def test_the_episodes_go_back_into_the_warehouse(
@@ -203,7 +203,7 @@ def test_the_episodes_go_back_into_the_warehouse(
     ]
     context = json.loads(rows[0]["verl"])
     assert context["step"] == STEP and context["weights_step_max"] == STEP - 1
-    assert context["uid"].startswith("row-") and context["reward"]["task_success"] == 1.0
+    assert context["uid"].startswith("row-") and context["reward"]["tau2_reward"] == 1.0
     out = rollout["output"]
     trainer_scores = {
         Trajectory.model_validate_json(out.non_tensor_batch[EPISODE_FIELD][i]).id: float(
