@@ -2,7 +2,7 @@
 
 Generate a Retail DB -> sample seed tasks -> audit them -> two rounds of ``taskforge loop``
 (scripted policy vs scripted user -> mine -> synthesize -> verify -> targeting -> pool ->
-Hugging Face and tau2 exports; training is skipped and says so) -> HTML report -> speed.
+Hugging Face, tau2 and verl exports; training is skipped and says so) -> HTML report -> speed.
 """
 
 from __future__ import annotations
@@ -105,7 +105,8 @@ def _step_loop(out: Path, steps: dict[str, Any], trials: int, rounds: int) -> No
     console.print(
         f"[4/6] {rounds} rounds of the loop: the scripted policy vs the scripted user "
         f"({trials} trials per task; offline simulations, through LiteLLM) -> mine the failures "
-        "-> synthesize targeted tasks -> verify -> targeting check -> pool -> exports"
+        "-> synthesize targeted tasks -> verify -> targeting check -> pool -> HF, tau2 and verl "
+        "exports"
     )
     config = load_loop_config(
         None,
@@ -146,6 +147,7 @@ def _artifacts(out: Path, steps: dict[str, Any]) -> dict[str, str]:
         "pool_tasks": steps["loop"]["pool_file"],
         "hf_dataset": str(last / "hf"),
         "tau2_tasks": str(last / "tau2"),
+        "verl_export": str(last / "verl"),
         "report": steps["report"]["path"],
         "summary": str(out / "demo_report.json"),
     }
@@ -168,6 +170,7 @@ def _print_summary(report: dict[str, Any]) -> None:
         f"  task pool       {a['pool_tasks']}",
         f"  HF dataset      {a['hf_dataset']}  (datasets.load_dataset on this folder)",
         f"  tau2 task set   {a['tau2_tasks']}  (TAU2_DATA_DIR, see its README)",
+        f"  verl export     {a['verl_export']}  (GRPO on a GPU machine: see its README)",
         f"  HTML report     {a['report']}",
         f"  speed           {bench['taskforge']['evals_per_sec']:,.0f} evaluations/s, "
         f"x{bench['speedup']['evals']:,} vs a naive baseline",

@@ -93,3 +93,15 @@ def jsonl(
 ) -> None:
     """taskforge JSONL files, or folders of shards (only shards not seen before are read)."""
     _ingest("jsonl", paths, warehouse, skip_bad, as_json)
+
+
+@app.command("verl")
+def verl(
+    paths: list[Path] = PATHS,
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    skip_bad: bool = SKIP_BAD,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """verl training rollouts: the taskforge agent loop's episodes and verl's rollout dumps
+    (a run's rollout_data folder), with task ids and training steps."""
+    _ingest("verl", paths, warehouse, skip_bad, as_json)

@@ -35,6 +35,7 @@ from taskforge.contracts.task import (
     UserScenario,
 )
 from taskforge.contracts.trajectory import Tau2Results, TerminationReason, Trajectory
+from taskforge.contracts.verl import VerlEpisode
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -86,4 +87,5 @@ __all__ = [
     "Trajectory",
     "TrajectoryRecord",
     "UserScenario",
+    "VerlEpisode",
 ]

@@ -11,7 +11,7 @@ from taskforge.contracts.base import SCHEMA_VERSION, Contract, versioned
 from taskforge.contracts.pool import Curriculum
 
 LoopMode = Literal["raft", "on-policy"]
-ExportKind = Literal["hf", "tau2"]
+ExportKind = Literal["hf", "tau2", "verl"]
 
 
 class SynthesisSettings(Contract):
@@ -67,7 +67,10 @@ class LoopConfig(Contract):
         default_factory=Curriculum, description="Which pool tasks are offered each round."
     )
     reward_spec: str = Field(default="raft", description="Reward spec preset or file.")
-    exports: list[ExportKind] = Field(default=["hf", "tau2"], description="Exports per round.")
+    exports: list[ExportKind] = Field(
+        default=["hf", "tau2", "verl"],
+        description="Exports per round (verl: the adapter's parquet, configs and launch README).",
+    )
     trainer: Literal["none"] = Field(
         default="none",
         description="none: no training (the policy is unchanged between rounds).",

@@ -17,6 +17,7 @@ from taskforge.contracts.rewardspec import RewardBreakdown, RewardSpec
 from taskforge.contracts.run import Run
 from taskforge.contracts.task import Task
 from taskforge.contracts.trajectory import Tau2Results, Trajectory
+from taskforge.contracts.verl import VerlEpisode
 
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "task": Task,
@@ -27,6 +28,7 @@ SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "run": Run,
     "judgment": Judgment,
     "loop_config": LoopConfig,
+    "verl_episode": VerlEpisode,
     "reward_spec": RewardSpec,
     "reward_breakdown": RewardBreakdown,
     "task_pool": TaskPool,

@@ -232,9 +232,23 @@ def export(ctx: LoopContext, round_: int) -> dict[str, Any]:
     written = {}
     for kind in ctx.config.exports:
         out = ctx.round_dir(round_) / "export" / kind
-        exporter: Any = {"hf": export_hf, "tau2": export_tau2}[kind]
-        written[kind] = exporter(pool_, tasks, ctx.db, out, **common).summary()
+        if kind == "verl":
+            result = _export_verl(ctx, pool_, tasks, out)
+        else:
+            exporter: Any = {"hf": export_hf, "tau2": export_tau2}[kind]
+            result = exporter(pool_, tasks, ctx.db, out, **common)
+        written[kind] = result.summary()
     return {"n_tasks": len(tasks), "exports": written}
+
+
+def _export_verl(ctx: LoopContext, pool_: Any, tasks: list[Task], out: Path) -> Any:
+    """The verl adapter's export (parquet, reward spec, configs); writing it needs no verl."""
+    from trainer_adapters.verl.export import VerlExportOptions, export_verl
+
+    options = VerlExportOptions(
+        spec=ctx.config.reward_spec, seed=ctx.config.seed, user_config=ctx.config.llm_config
+    )
+    return export_verl(pool_, tasks, ctx.db, out, options, command=ctx.command)
 
 
 def train(ctx: LoopContext, round_: int) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from taskforge.cli.app import app
@@ -63,6 +64,9 @@ def _check_exports(artifacts: dict[str, str], pool: list) -> None:
     evaluator = Evaluator(dom.toolkit_cls, db)
     exported = load_tasks(tau2 / "tasks.json")
     assert len(exported) == len(pool)
+    verl = Path(artifacts["verl_export"])
+    rows = sum(pq.read_metadata(f).num_rows for f in verl.glob("*.parquet"))
+    assert rows == len(pool) and (verl / "configs" / "agent_loop.yaml").exists()
     stop = TerminationReason.USER_STOP
     for task in exported:
         gold = gold_messages(dom.toolkit_cls, db, task)

@@ -27,6 +27,7 @@ from taskforge.warehouse.store import Warehouse
 ADAPTERS: dict[str, str] = {
     "tau2": "taskforge.warehouse.ingest.tau2:Tau2Adapter",
     "jsonl": "taskforge.warehouse.ingest.jsonl:JsonlAdapter",
+    "verl": "taskforge.warehouse.ingest.verl:VerlAdapter",
 }
 """Adapter name -> "module:Class", imported on first use. verl rollout dumps get a slot when
 the verl adapter lands (issue 7)."""
