@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from taskforge.cli.common import WAREHOUSE_OPTION, console, emit_json, fail
@@ -52,9 +53,9 @@ def _print_rows(
         writer.writeheader()
         writer.writerows(rows)
     else:
-        table = Table(*columns)
+        table = Table(*(escape(c) for c in columns))  # values are data, never rich markup
         for row in rows[:limit]:
-            table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+            table.add_row(*("" if row[c] is None else escape(str(row[c])) for c in columns))
         console.print(table)
         if len(rows) > limit:
             console.print(f"... {len(rows) - limit} more rows (use --json or --csv for all)")

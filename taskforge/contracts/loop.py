@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from taskforge.contracts.base import SCHEMA_VERSION, Contract, versioned
 from taskforge.contracts.pool import Curriculum
@@ -34,6 +34,24 @@ class MiningSettings(Contract):
     embedder: str = Field(default="minilm", description="minilm | hashing.")
     labeler: str = Field(default="keywords", description="keywords | llm.")
     min_cluster_size: int = Field(default=2, ge=2, description="HDBSCAN min_cluster_size.")
+
+
+class TrainingSettings(Contract):
+    """The trainer's knobs (``trainer: verl``; a GPU machine with vllm)."""
+
+    model: str | None = Field(
+        default=None, description="SFT checkpoint (path or hub id) every RAFT round starts from."
+    )
+    gpus: int = Field(default=8, ge=1, description="GPUs per node.")
+    rollout_n: int = Field(default=8, ge=1, description="GRPO samples per prompt.")
+    batch_size: int = Field(default=32, ge=1, description="Prompts per training batch.")
+    epochs: int = Field(default=3, ge=1, description="Epochs over the round's pool.")
+    dry_run: bool = Field(
+        default=False,
+        description="Render the training command and check it against verl's config, "
+        "without training (what a CPU machine can do).",
+    )
+    extra: list[str] = Field(default_factory=list, description="Further verl overrides.")
 
 
 class LoopConfig(Contract):
@@ -71,10 +89,20 @@ class LoopConfig(Contract):
         default=["hf", "tau2", "verl"],
         description="Exports per round (verl: the adapter's parquet, configs and launch README).",
     )
-    trainer: Literal["none"] = Field(
+    trainer: Literal["none", "verl"] = Field(
         default="none",
-        description="none: no training (the policy is unchanged between rounds).",
+        description="none: no training (the policy is unchanged between rounds); verl: GRPO "
+        "through trainer_adapters/verl on the round's verl export.",
+    )
+    training: TrainingSettings = Field(
+        default_factory=TrainingSettings, description="Training settings (trainer: verl)."
     )
     schema_version: str = Field(
         default=SCHEMA_VERSION, description="Version of the taskforge contracts."
     )
+
+    @model_validator(mode="after")
+    def _trainer_has_what_it_needs(self) -> LoopConfig:
+        if self.trainer == "verl" and (self.training.model is None or "verl" not in self.exports):
+            raise ValueError("trainer verl needs training.model and `verl` in exports")
+        return self

@@ -15,6 +15,7 @@ from typing import Any
 
 from taskforge.contracts import Lineage, Task
 from taskforge.contracts.io import load_tasks, write_atomic, write_tasks
+from taskforge.errors import DataError, TaskforgeError
 from taskforge.loop.context import LoopContext
 
 Stage = Callable[[LoopContext, int], dict[str, Any]]
@@ -252,13 +253,58 @@ def _export_verl(ctx: LoopContext, pool_: Any, tasks: list[Task], out: Path) -> 
 
 
 def train(ctx: LoopContext, round_: int) -> dict[str, Any]:
-    """Train through the configured adapter; with none configured, say so (never pretend)."""
-    return {
-        "status": "skipped",
-        "reason": "no trainer configured (trainer: none); the policy is unchanged between rounds",
-    }
+    """GRPO through the verl adapter on the round's verl export; with no trainer configured,
+    say so (never pretend)."""
+    if ctx.config.trainer == "none":
+        return {
+            "status": "skipped",
+            "reason": "no trainer configured (trainer: none); the policy is unchanged between "
+            "rounds",
+        }
+    from trainer_adapters.verl.launch import prepare, run_plan
+
+    # composes the overrides into verl's own config: a bad one fails here, before any GPU work
+    launch, _ = prepare(_launch_request(ctx, round_))
+    if ctx.config.training.dry_run:
+        return {"status": "dry-run", "command": launch.shell(), "run": launch.run}
+    code = run_plan(launch)
+    if code != 0:
+        raise TaskforgeError(f"round {round_}: training exited with {code}: {launch.shell()}")
+    return {"status": "done", "command": launch.shell(), "run": launch.run}
+
+
+def _launch_request(ctx: LoopContext, round_: int) -> Any:
+    """RAFT: every round from the SFT checkpoint; on-policy: from the last round's checkpoint."""
+    from trainer_adapters.verl.launch import LaunchRequest
+
+    settings = ctx.config.training
+    model = settings.model or ""  # the config's validator requires it with trainer verl
+    if ctx.config.mode == "on-policy" and round_ > 1:
+        model = ctx.output(round_ - 1, "train").get("checkpoint") or model
+    return LaunchRequest(
+        exports=[ctx.round_dir(round_) / "export" / "verl"],
+        model=model, run_dir=ctx.round_dir(round_) / "train", mode=ctx.config.mode,
+        round=round_, user_config=ctx.config.llm_config, gpus=settings.gpus,
+        rollout_n=settings.rollout_n, batch_size=settings.batch_size, epochs=settings.epochs,
+        extra=settings.extra,
+    )  # fmt: skip
 
 
 def ingest(ctx: LoopContext, round_: int) -> dict[str, Any]:
     """Ingest the trainer's rollouts (verl dumps and the agent loop's JSONL) when it ran."""
-    return {"status": "skipped", "reason": "no training rollouts this round"}
+    from taskforge.warehouse import get_adapter, ingest_paths, input_files
+
+    trained = ctx.output(round_, "train")
+    if trained["status"] != "done":
+        return {"status": "skipped", "reason": f"training {trained['status']}: no rollouts"}
+    rollouts = Path(trained["run"]["rollout_data_dir"])
+    if not rollouts.exists():
+        raise DataError(f"{rollouts}: training finished but wrote no rollout data")
+    adapter = get_adapter("verl")
+    results = ingest_paths(ctx.warehouse, adapter, input_files(adapter, [rollouts]))
+    return {
+        "status": "done",
+        "rollouts": str(rollouts),
+        "files": len(results),
+        "new_trajectories": sum(r.n_new for r in results),
+    }

@@ -167,3 +167,26 @@ def test_report_loads_in_headless_chromium_with_taxonomy_and_rounds(
     )
     assert console == [] and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000  # a blank page is a few KB
+
+
+def test_trainer_verl_dry_run_renders_and_checks_the_grpo_command(tmp_path: Path) -> None:
+    pytest.importorskip("verl.trainer.main_ppo", reason="the verl extra is not installed")
+    config = tmp_path / "loop.yaml"
+    config.write_text(
+        CONFIG + "trainer: verl\ntraining: {model: Qwen/Qwen3-4B, dry_run: true, gpus: 8}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "taskforge", "loop", "--config", str(config),
+         "--out", str(tmp_path / "out"), "--json"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    with Warehouse.open(tmp_path / "out" / "taskforge.duckdb", read_only=True) as wh:
+        train = json.loads(wh.scalar("SELECT outputs FROM loop_stages WHERE stage = 'train'"))
+        ingest = json.loads(wh.scalar("SELECT outputs FROM loop_stages WHERE stage = 'ingest'"))
+    assert train["status"] == "dry-run" and ingest["status"] == "skipped"
+    command = train["command"]
+    export = tmp_path / "out" / "round-01" / "export" / "verl"
+    assert "algorithm.adv_estimator=grpo" in command and str(export / "train.parquet") in command
+    assert "actor_rollout_ref.model.path=Qwen/Qwen3-4B" in command
+    assert (tmp_path / "out" / "round-01" / "train" / "run.json").exists()

@@ -342,21 +342,28 @@ def _request(args: argparse.Namespace) -> LaunchRequest:
     )  # fmt: skip
 
 
-def _write_files(plan_: LaunchPlan) -> None:
+def write_files(plan_: LaunchPlan) -> None:
+    """Write the files the run needs (its agent-loop YAML and run.json)."""
     from taskforge.contracts.io import write_atomic
 
     for path, text in plan_.files.items():
         write_atomic(path, text)
 
 
+def prepare(request: LaunchRequest) -> tuple[LaunchPlan, dict[str, Any]]:
+    """Render the run, write its files, and check it against verl's own config."""
+    plan_ = plan(request)
+    write_files(plan_)
+    with contextlib.redirect_stdout(sys.stderr):  # verl prints its checks; stdout is ours
+        checked = check(plan_)
+    return plan_, checked
+
+
 def main(argv: list[str] | None = None) -> int:
     """Render, check, and (without --dry-run) run the training command."""
     args = _parser().parse_args(argv)
     try:
-        plan_ = plan(_request(args))
-        _write_files(plan_)
-        with contextlib.redirect_stdout(sys.stderr):  # verl prints its checks; stdout is ours
-            checked = check(plan_)
+        plan_, checked = prepare(_request(args))
     except TaskforgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -366,6 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print("dry run: the command composes into verl's config and validates", file=sys.stderr)
         return 0
+    return run_plan(plan_)
+
+
+def run_plan(plan_: LaunchPlan) -> int:
+    """Run the training command with this interpreter; its exit code."""
     return subprocess.call([sys.executable, *plan_.command[1:]])
 
 

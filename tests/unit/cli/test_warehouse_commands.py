@@ -90,3 +90,13 @@ def test_ingest_bad_file_exits_2_and_changes_nothing(tmp_path: Path, tau2_dir: P
         "sql", "SELECT count(*) AS n FROM messages", "--warehouse", str(wh), "--json"
     )
     assert json.loads(out) == [{"n": 1105}]
+
+
+def test_sql_table_prints_values_that_look_like_rich_markup(tmp_path: Path) -> None:
+    from taskforge.warehouse import Warehouse
+
+    path = tmp_path / "w.duckdb"
+    Warehouse.open(path).close()
+    query = "SELECT '[/tmp/x.parquet]' AS \"[bold]path\", '[red]x' AS v"
+    code, _, err = _run("sql", query, "--warehouse", str(path))
+    assert code == 0 and "[/tmp/x.parquet]" in err and "[red]x" in err and "[bold]path" in err

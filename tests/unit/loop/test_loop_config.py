@@ -42,3 +42,14 @@ def test_hash_ignores_the_number_of_rounds_but_not_the_settings() -> None:
     base = load_loop_config(None)
     assert config_hash(base) == config_hash(load_loop_config(None, rounds=7))
     assert config_hash(base) != config_hash(load_loop_config(None, trials=2))
+
+
+def test_trainer_verl_needs_a_model_and_the_verl_export(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text("trainer: verl\n")
+    with pytest.raises(DataError, match=r"trainer verl needs training\.model"):
+        load_loop_config(path)
+    path.write_text("trainer: verl\ntraining: {model: m}\nexports: [hf]\n")
+    with pytest.raises(DataError, match="`verl` in exports"):
+        load_loop_config(path)
+    assert load_loop_config(None, trainer="verl", training={"model": "m"}).trainer == "verl"
