@@ -270,7 +270,24 @@ def train(ctx: LoopContext, round_: int) -> dict[str, Any]:
     code = run_plan(launch)
     if code != 0:
         raise TaskforgeError(f"round {round_}: training exited with {code}: {launch.shell()}")
-    return {"status": "done", "command": launch.shell(), "run": launch.run}
+    done = {"status": "done", "command": launch.shell(), "run": launch.run}
+    return {**done, "checkpoint": _latest_hf_checkpoint(ctx.round_dir(round_) / "train")}
+
+
+SAVE_HF_MODEL = (
+    "actor_rollout_ref.actor.checkpoint.save_contents=['model','optimizer','extra','hf_model']"
+)
+"""On-policy rounds continue from the last round's weights: have verl save them in HF form."""
+
+
+def _latest_hf_checkpoint(run_dir: Path) -> str | None:
+    """verl's last saved actor in Hugging Face form (``global_step_N/actor/huggingface``)."""
+    latest = run_dir / "checkpoints" / "latest_checkpointed_iteration.txt"
+    if not latest.exists():
+        return None
+    step = latest.read_text().strip()
+    path = run_dir / "checkpoints" / f"global_step_{step}" / "actor" / "huggingface"
+    return str(path) if (path / "config.json").exists() else None
 
 
 def _launch_request(ctx: LoopContext, round_: int) -> Any:
@@ -279,14 +296,17 @@ def _launch_request(ctx: LoopContext, round_: int) -> Any:
 
     settings = ctx.config.training
     model = settings.model or ""  # the config's validator requires it with trainer verl
-    if ctx.config.mode == "on-policy" and round_ > 1:
-        model = ctx.output(round_ - 1, "train").get("checkpoint") or model
+    extra = list(settings.extra)
+    if ctx.config.mode == "on-policy":
+        extra.append(SAVE_HF_MODEL)
+        if round_ > 1:
+            model = ctx.output(round_ - 1, "train").get("checkpoint") or model
     return LaunchRequest(
         exports=[ctx.round_dir(round_) / "export" / "verl"],
         model=model, run_dir=ctx.round_dir(round_) / "train", mode=ctx.config.mode,
         round=round_, user_config=ctx.config.llm_config, gpus=settings.gpus,
         rollout_n=settings.rollout_n, batch_size=settings.batch_size, epochs=settings.epochs,
-        extra=settings.extra,
+        extra=extra,
     )  # fmt: skip
 
 

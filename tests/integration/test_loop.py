@@ -173,7 +173,8 @@ def test_trainer_verl_dry_run_renders_and_checks_the_grpo_command(tmp_path: Path
     pytest.importorskip("verl.trainer.main_ppo", reason="the verl extra is not installed")
     config = tmp_path / "loop.yaml"
     config.write_text(
-        CONFIG + "trainer: verl\ntraining: {model: Qwen/Qwen3-4B, dry_run: true, gpus: 8}\n"
+        CONFIG + "mode: on-policy\ntrainer: verl\n"
+        "training: {model: Qwen/Qwen3-4B, dry_run: true, gpus: 8}\n"
     )
     proc = subprocess.run(
         [sys.executable, "-m", "taskforge", "loop", "--config", str(config),
@@ -189,4 +190,5 @@ def test_trainer_verl_dry_run_renders_and_checks_the_grpo_command(tmp_path: Path
     export = tmp_path / "out" / "round-01" / "export" / "verl"
     assert "algorithm.adv_estimator=grpo" in command and str(export / "train.parquet") in command
     assert "actor_rollout_ref.model.path=Qwen/Qwen3-4B" in command
+    assert "checkpoint.save_contents=" in command  # on-policy: weights saved for next round
     assert (tmp_path / "out" / "round-01" / "train" / "run.json").exists()
