@@ -8,7 +8,6 @@ from taskforge.cli import (
     demo,
     eval,
     export,
-    export_verl,
     ingest,
     loop,
     mine,
@@ -42,7 +41,6 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(rewards.app, name="rewards")
 app.add_typer(pool.app, name="pool")
 app.add_typer(export.app, name="export")
-export.app.command("verl")(export_verl.verl)
 app.command("sql")(sql.sql)
 app.command("rollout")(rollout.rollout)
 app.command("mine")(mine.mine)

@@ -1,4 +1,4 @@
-"""``taskforge export``: task pools out, as Hugging Face datasets or tau2 task sets.
+"""``taskforge export``: task pools out, as Hugging Face datasets, tau2 task sets or verl folders.
 
 Every exporter takes the same pool selection (``--pool NAME [--round R] [--union]`` from the
 warehouse, or ``--tasks FILE`` with no warehouse) and the DB the tasks run on; a new exporter
@@ -171,3 +171,55 @@ def tau2(
         spec_hash=spec_hash,
     )
     _report(result.summary(), started, as_json)
+
+
+@app.command("verl")
+def verl(
+    pool: str | None = POOL,
+    round_: int | None = ROUND,
+    union: bool | None = UNION,
+    tasks: Path | None = TASKS,
+    db_path: Path | None = DB,
+    out: Path = OUT,
+    spec: str = typer.Option("raft", "--spec", help="Reward spec: preset name or spec file."),
+    val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of validation rows."),
+    seed: int = SEED,
+    db_mode: str = typer.Option(
+        "inline", "--db-mode", help="inline: the DB in every row (JSON); file: rows name a DB file."
+    ),
+    user_config: Path | None = typer.Option(
+        None, "--user-config", help="LLM config whose user role plays the user (default offline)."
+    ),
+    tool_schemas: Path | None = typer.Option(
+        None, "--tool-schemas", help="Exact substitute tool schemas (JSON list) to train on."
+    ),
+    domain: str = DOMAIN_OPTION,
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """verl GRPO: train/val parquet, reward spec, tool and agent-loop configs, launch README."""
+    from taskforge.env.domains import get_domain
+    from taskforge.errors import DataError
+    from taskforge.export.manifest import command_line
+    from trainer_adapters.verl.export import VerlExportOptions, export_verl
+
+    if db_mode not in ("inline", "file"):
+        raise DataError(f"--db-mode: expected inline or file, got {db_mode!r}")
+    started = time.perf_counter()
+    chosen, chosen_tasks = select(pool, round_, union, tasks, warehouse, domain)
+    db = get_domain(domain).load_db(db_path)
+    options = VerlExportOptions(
+        spec=spec,
+        val_fraction=val_fraction,
+        seed=seed,
+        db_mode="file" if db_mode == "file" else "inline",
+        user_config=user_config,
+        tool_schemas=tool_schemas,
+    )
+    result = export_verl(chosen, chosen_tasks, db, out, options, command=command_line())
+    summary = result.summary()
+    summary["launch"] = (
+        f"python -m trainer_adapters.verl.launch --export {out} --model MODEL --run-dir RUN "
+        "--dry-run   (see README.md)"
+    )
+    _report(summary, started, as_json)
