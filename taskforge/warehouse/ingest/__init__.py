@@ -63,16 +63,29 @@ def _known_domains(wh: Warehouse) -> dict[str, str]:
     return dict(wh.con.execute("SELECT run_id, domain FROM runs").fetchall())
 
 
+def _stored_hashes(wh: Warehouse) -> dict[str, set[str]]:
+    """Content hashes of the files ingested so far, by path (only files at a stored path need
+    hashing to know they are not new)."""
+    stored: dict[str, set[str]] = {}
+    for path, digest in wh.con.execute("SELECT path, content_hash FROM ingested_files").fetchall():
+        stored.setdefault(path, set()).add(digest)
+    return stored
+
+
 def _staged_files(
-    adapter: Adapter, files: list[Path], skip_bad: bool, known: dict[str, str], workers: int
+    adapter: Adapter,
+    files: list[Path],
+    skip_bad: bool,
+    known: dict[str, str],
+    workers: int,
+    fork: bool,
 ) -> Iterator[tuple[Path, Staged | None]]:
     """Staged files in order; None where the file needs runs landed by an earlier file."""
     if workers <= 1:
         for path in files:
             yield path, _stage_or_none(adapter.name, path, skip_bad, known)
         return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(fork)) as pool:
         pending: deque[tuple[Path, Future[Staged]]] = deque()
         queue = iter(files)
         for path in queue:
@@ -83,6 +96,14 @@ def _staged_files(
                 yield _result(*pending.popleft())
         while pending:
             yield _result(*pending.popleft())
+
+
+def _context(fork: bool) -> multiprocessing.context.BaseContext:
+    """Forked workers start at once with everything imported; where there is no fork, or this
+    process has a warehouse open (its engine's threads are not forked), they are spawned."""
+    if fork and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _stage_or_none(name: str, path: Path, skip_bad: bool, known: dict[str, str]) -> Staged | None:
@@ -118,21 +139,23 @@ def ingest_paths(
     """Ingest files one by one; each lands whole, in one transaction, or not at all.
 
     Files are parsed, validated and flattened before the warehouse is touched; with
-    ``workers > 1`` that happens in worker processes (started with ``spawn``, so a script that
-    asks for them needs the usual ``if __name__ == "__main__":`` guard; see
-    :func:`auto_workers`). Given a path rather than an open :class:`Warehouse`, the warehouse is
-    opened for each file and closed after it, so the write lock is held only while a file
-    lands and read-only readers get in between files.
+    ``workers > 1`` that happens in worker processes (forked where the platform can, else
+    spawned, so a script that asks for them needs the usual ``if __name__ == "__main__":``
+    guard; see :func:`auto_workers`). Given a path rather than an open :class:`Warehouse`,
+    the warehouse is opened for each file and closed after it, so the write lock is held only
+    while a file lands and read-only readers get in between files.
     """
     with _session(target) as wh:
         known = _known_domains(wh)
-        seen = {str(p) for p in files if already_ingested(wh, str(p), adapter.content_hash(p))}
+        stored = _stored_hashes(wh)
+    seen = {str(p) for p in files if str(p) in stored and adapter.content_hash(p) in stored[str(p)]}
     results = [FileResult(p, 0, 0, 0, already_ingested=True) for p in sorted(seen)]
     for result in results:
         if on_file is not None:
             on_file(result)
     todo = [p for p in files if str(p) not in seen]
-    for path, staged in _staged_files(adapter, todo, skip_bad, known, workers):
+    fork = not isinstance(target, Warehouse)
+    for path, staged in _staged_files(adapter, todo, skip_bad, known, workers, fork):
         with _session(target) as wh:
             if staged is None:  # its run landed with an earlier file of this call
                 staged = parse_and_stage(adapter.name, path, skip_bad, _known_domains(wh))
