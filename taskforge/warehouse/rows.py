@@ -182,7 +182,7 @@ def _messages(messages: list[Raw], flat: _Flat) -> pa.Table:
     return arrow_table("messages", columns)
 
 
-def _extras(messages: list[Raw]) -> list[str | None]:
+def _extras(messages: Sequence[Any]) -> list[str | None]:
     """Each message's fields that have no column of their own, as JSON (None if none)."""
     out: list[str | None] = []
     dumps = orjson.dumps

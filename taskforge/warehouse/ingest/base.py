@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import orjson
 import pyarrow as pa
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from taskforge.contracts import Run, Task
 from taskforge.env.domains import get_domain
@@ -130,7 +130,7 @@ def validate_record(
 
 
 def check_record(
-    model: type[Any], raw: Any, where: str, index: int, skip_bad: bool, bad: list[BadRecord]
+    model: type[BaseModel], raw: Any, where: str, index: int, skip_bad: bool, bad: list[BadRecord]
 ) -> Any | None:
     """Like :func:`validate_record`, but ``raw`` itself when the contract surely accepts it as
     written (:func:`~taskforge.warehouse.ingest.fastcheck.fast_check`, no model built)."""

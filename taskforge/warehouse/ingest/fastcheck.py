@@ -29,7 +29,7 @@ from taskforge.contracts import Message
 
 Check = Callable[[Any], bool]
 
-_JSON_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+_JSON_TYPES: frozenset[type] = frozenset({dict, list, str, int, float, bool, type(None)})
 _FLOAT_MAX = 1.7976931348623157e308
 _CONFIG_KEYS = frozenset({"extra", "title", "json_schema_extra", "validate_assignment", "frozen"})
 """Model settings that do not change what validation accepts (a model with others: not compiled)."""

@@ -119,7 +119,7 @@ class _Reader:
 def _lines(text: bytes) -> Iterator[memoryview]:
     """The lines of ``text`` as views (no copies), split as ``bytes.splitlines`` splits them."""
     if b"\r" in text:
-        yield from map(memoryview, text.splitlines())
+        yield from (memoryview(line) for line in text.splitlines())
         return
     view = memoryview(text)
     start, end = 0, len(text)
