@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -59,6 +60,15 @@ def parse_and_stage(
         return stage(batch, adapter.name, known_domains)
 
 
+def stage_spilled(
+    adapter_name: str, path: Path, skip_bad: bool, known_domains: dict[str, str], folder: Path
+) -> Staged:
+    """:func:`parse_and_stage`, with the tables left in Arrow IPC files in ``folder``."""
+    staged = parse_and_stage(adapter_name, path, skip_bad, known_domains)
+    staged.spill(folder)
+    return staged
+
+
 def _known_domains(wh: Warehouse) -> dict[str, str]:
     return dict(wh.con.execute("SELECT run_id, domain FROM runs").fetchall())
 
@@ -85,13 +95,14 @@ def _staged_files(
         for path in files:
             yield path, _stage_or_none(adapter.name, path, skip_bad, known)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(fork)) as pool:
+    with (
+        tempfile.TemporaryDirectory(prefix="taskforge-ingest-") as folder,
+        ProcessPoolExecutor(max_workers=workers, mp_context=_context(fork)) as pool,
+    ):
         pending: deque[tuple[Path, Future[Staged]]] = deque()
-        queue = iter(files)
-        for path in queue:
-            pending.append(
-                (path, pool.submit(parse_and_stage, adapter.name, path, skip_bad, known))
-            )
+        for path in files:
+            job = pool.submit(stage_spilled, adapter.name, path, skip_bad, known, Path(folder))
+            pending.append((path, job))
             if len(pending) > workers:
                 yield _result(*pending.popleft())
         while pending:
@@ -115,9 +126,11 @@ def _stage_or_none(name: str, path: Path, skip_bad: bool, known: dict[str, str])
 
 def _result(path: Path, future: Future[Staged]) -> tuple[Path, Staged | None]:
     try:
-        return path, future.result()
+        staged = future.result()
     except UnknownRun:
         return path, None
+    staged.load()
+    return path, staged
 
 
 def auto_workers(files: list[Path]) -> int:
@@ -161,6 +174,7 @@ def ingest_paths(
                 staged = parse_and_stage(adapter.name, path, skip_bad, _known_domains(wh))
             result = _land_unless_seen(wh, staged)
             known.update(_known_domains(wh))
+        staged.release()
         results.append(result)
         if on_file is not None:
             on_file(result)
