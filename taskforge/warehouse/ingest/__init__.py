@@ -16,6 +16,7 @@ from taskforge.warehouse.ingest.base import (
     already_ingested,
     land,
 )
+from taskforge.warehouse.ingest.fastcheck import fast_check
 from taskforge.warehouse.ingest.pipeline import Lander, Stager, parse_and_stage
 from taskforge.warehouse.store import Warehouse
 
@@ -131,6 +132,7 @@ __all__ = [
     "Batch",
     "FileResult",
     "auto_workers",
+    "fast_check",
     "get_adapter",
     "ingest_paths",
     "input_files",
