@@ -1,16 +1,24 @@
-"""Validated records -> warehouse rows (columns as lists, ready for Arrow).
+"""Validated records -> warehouse rows (Arrow tables, typed as the warehouse's columns).
 
 Trajectories are flattened from their JSON as recorded (already validated against the
-contract), which is several times faster than dumping pydantic models again.
+contract), which is several times faster than dumping pydantic models again. A file's
+trajectories are flattened together, column by column: message fields go through one Arrow
+struct conversion, per-trajectory counts are numpy sums over the message rows, and Python
+touches each message only for what has no column of its own (``extra``) and for tool calls.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from taskforge.contracts import Run, Task
 from taskforge.warehouse.keys import canonical, content_key
@@ -37,12 +45,27 @@ _TRAJ_COLUMNS = frozenset(
 )
 _MSG_COLUMNS = frozenset({"role", "content", "turn_idx", "timestamp", "cost", "tool_calls"})
 _EMPTY: dict[str, Any] = {}
-
-
-def _extra(message: Raw) -> str | None:
-    """The message's fields that have no column of their own, as JSON (None if there are none)."""
-    extra = {k: v for k, v in message.items() if k not in _MSG_COLUMNS}
-    return orjson.dumps(extra).decode() if extra else None
+_NO_ANSWER = pa.scalar(None, pa.bool_())
+_MESSAGE = pa.struct(
+    [
+        ("role", pa.string()),
+        ("content", pa.string()),
+        ("turn_idx", pa.int32()),
+        ("timestamp", pa.string()),
+        ("cost", pa.float64()),
+        ("usage", pa.struct([("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64())])),
+        ("id", pa.string()),
+        ("error", pa.bool_()),
+        (
+            "tool_calls",
+            pa.list_(
+                pa.struct([("id", pa.string()), ("name", pa.string()), ("requestor", pa.string())])
+            ),
+        ),
+    ]
+)
+"""The message fields Arrow reads straight from the dicts (``id``, ``error``: to find and read
+the answers to tool calls)."""
 
 
 def new_columns(table: str) -> Columns:
@@ -97,113 +120,227 @@ def add_task(cols: Columns, task: Task, uid: str, domain: str) -> None:
     cols["task"].append(_json(data))
 
 
-class TrajectoryRows:
-    """Rows of trajectories, their messages and their tool calls."""
+@dataclass
+class TrajectoryInput:
+    """One validated trajectory to flatten, with its keys and its domain's tool kinds."""
 
-    def __init__(self, tool_kinds: Mapping[str, str]) -> None:
-        self.tool_kinds = tool_kinds
-        self.trajectories = new_columns("trajectories")
-        self.messages = new_columns("messages")
-        self.tool_calls = new_columns("tool_calls")
-
-    def add(self, uid: str, run_id: str, task_uid: str | None, raw: Raw) -> None:
-        """Append the rows of one validated trajectory, given as recorded."""
-        messages = raw["messages"]
-        counts = self._messages(uid, messages)
-        counts += self._calls(uid, messages)
-        self._trajectory(uid, run_id, task_uid, raw, counts)
-
-    def _messages(self, uid: str, messages: list[Raw]) -> list[int]:
-        """Message rows, column by column; returns [prompt, completion, turns, tool errors]."""
-        n = len(messages)
-        c = self.messages
-        usages = [m.get("usage") or _EMPTY for m in messages]
-        prompt = [u.get("prompt_tokens") for u in usages]
-        completion = [u.get("completion_tokens") for u in usages]
-        roles = [m["role"] for m in messages]
-        contents = [m.get("content") for m in messages]
-        c["traj_uid"] += [uid] * n
-        c["idx"] += range(n)
-        c["role"] += roles
-        c["content"] += contents
-        c["turn_idx"] += [m.get("turn_idx") for m in messages]
-        c["timestamp"] += [m.get("timestamp") for m in messages]
-        c["cost"] += [m.get("cost") for m in messages]
-        c["prompt_tokens"] += prompt
-        c["completion_tokens"] += completion
-        c["n_tool_calls"] += [len(m.get("tool_calls") or ()) for m in messages]
-        c["extra"] += [_extra(m) for m in messages]
-        turns = sum(1 for r, t in zip(roles, contents, strict=True) if t and r != "tool")
-        errors = sum(1 for m in messages if m["role"] == "tool" and m.get("error"))
-        return [sum(filter(None, prompt)), sum(filter(None, completion)), turns, errors]
-
-    def _calls(self, uid: str, messages: list[Raw]) -> list[int]:
-        """Tool-call rows with their results; returns [calls, write calls]."""
-        calls = [
-            (idx, call_idx, call)
-            for idx, m in enumerate(messages)
-            for call_idx, call in enumerate(m.get("tool_calls") or ())
-        ]
-        if not calls:
-            return [0, 0]
-        results = {m.get("id"): m for m in messages if m["role"] == "tool"}
-        found = [results.get(call.get("id", "")) for _, _, call in calls]
-        kinds = [self.tool_kinds.get(call["name"], "unknown") for _, _, call in calls]
-        c = self.tool_calls
-        c["traj_uid"] += [uid] * len(calls)
-        c["msg_idx"] += [idx for idx, _, _ in calls]
-        c["call_idx"] += [call_idx for _, call_idx, _ in calls]
-        c["call_id"] += [call.get("id", "") for _, _, call in calls]
-        c["name"] += [call["name"] for _, _, call in calls]
-        c["arguments"] += [orjson.dumps(call["arguments"]).decode() for _, _, call in calls]
-        c["requestor"] += [call.get("requestor", "assistant") for _, _, call in calls]
-        c["result"] += [r.get("content") if r else None for r in found]
-        c["is_error"] += [_is_error(r) for r in found]
-        c["tool_type"] += kinds
-        return [len(calls), kinds.count("write")]
-
-    def _trajectory(
-        self, uid: str, run_id: str, task_uid: str | None, t: Raw, counts: list[int]
-    ) -> None:
-        info = t.get("reward_info") or {}
-        diff = info.get("diff") or {}
-        values = {
-            "traj_uid": uid,
-            "run_id": run_id,
-            "task_uid": task_uid,
-            "task_id": t["task_id"],
-            "sim_id": t["id"],
-            "trial": t.get("trial"),
-            "seed": t.get("seed"),
-            "reward": info.get("reward"),
-            "reward_breakdown": _json(info.get("reward_breakdown")),
-            "db_match": (info.get("db_check") or {}).get("db_match"),
-            "termination_reason": t["termination_reason"],
-            "n_messages": len(t["messages"]),
-            "n_turns": counts[2],
-            "n_tool_calls": counts[4],
-            "n_tool_errors": counts[3],
-            "n_write_calls": counts[5],
-            "prompt_tokens": counts[0],
-            "completion_tokens": counts[1],
-            "agent_cost": t.get("agent_cost"),
-            "user_cost": t.get("user_cost"),
-            "duration": t.get("duration"),
-            "start_time": t.get("start_time"),
-            "error_modes": _json(t.get("error_modes")),
-            "first_divergent_write": _json(diff.get("first_divergent_write")),
-            "reward_info": _json(t.get("reward_info")),
-            "extra": _json({k: v for k, v in t.items() if k not in _TRAJ_COLUMNS} or None),
-        }
-        c = self.trajectories
-        for name, value in values.items():
-            c[name].append(value)
+    uid: str
+    run_id: str
+    task_uid: str | None
+    raw: Raw
+    tool_kinds: Mapping[str, str]
 
 
-def _is_error(result: Raw | None) -> bool | None:
-    if result is None:
-        return None
-    if result.get("error") is not None:
-        return bool(result["error"])
-    content = result.get("content")
-    return bool(content and content.startswith("Error:"))
+def trajectory_tables(items: Sequence[TrajectoryInput]) -> dict[str, pa.Table]:
+    """The ``trajectories``, ``messages`` and ``tool_calls`` rows of these trajectories."""
+    lists = [item.raw["messages"] for item in items]
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    messages = [m for ms in lists for m in ms]
+    flat = _Flat(
+        pa.array(messages, _MESSAGE),
+        np.repeat(np.arange(len(items)), lengths),
+        np.repeat(np.cumsum(lengths) - lengths, lengths),
+        pa.array([item.uid for item in items], pa.string()),
+    )
+    calls, call_owner = _tool_calls(items, messages, flat)
+    counts = _counts(flat, len(items), calls, call_owner)
+    return {
+        "trajectories": _trajectories(items, flat.uids, lengths, counts),
+        "messages": _messages(messages, flat),
+        "tool_calls": calls,
+    }
+
+
+@dataclass
+class _Flat:
+    """A file's messages in one Arrow struct array, with their trajectory (index, first row)."""
+
+    fields: pa.StructArray
+    owner: np.ndarray
+    start: np.ndarray
+    uids: pa.Array
+
+    def __getitem__(self, name: str) -> pa.Array:
+        return self.fields.field(name)
+
+
+def _messages(messages: list[Raw], flat: _Flat) -> pa.Table:
+    usage = flat["usage"]
+    columns = {
+        "traj_uid": flat.uids.take(flat.owner),
+        "idx": np.arange(len(messages)) - flat.start,
+        "role": flat["role"],
+        "content": flat["content"],
+        "turn_idx": flat["turn_idx"],
+        "timestamp": flat["timestamp"],
+        "cost": flat["cost"],
+        "prompt_tokens": pc.struct_field(usage, "prompt_tokens"),
+        "completion_tokens": pc.struct_field(usage, "completion_tokens"),
+        "n_tool_calls": pc.fill_null(pc.list_value_length(flat["tool_calls"]), 0),
+        "extra": _extras(messages),
+    }
+    return arrow_table("messages", columns)
+
+
+def _extras(messages: Sequence[Any]) -> list[str | None]:
+    """Each message's fields that have no column of their own, as JSON (None if none)."""
+    out: list[str | None] = []
+    dumps = orjson.dumps
+    for m in messages:
+        other = m.copy()
+        for name in _MSG_COLUMNS:
+            other.pop(name, None)
+        out.append(dumps(other).decode() if other else None)
+    return out
+
+
+def _counts(flat: _Flat, n: int, calls: pa.Table, call_owner: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-trajectory sums over its messages and tool calls."""
+
+    def per_trajectory(values: Any, rows: np.ndarray = flat.owner) -> np.ndarray:
+        weights = np.asarray(values, dtype=np.float64)
+        return np.bincount(rows, weights=weights, minlength=n).astype(np.int64)
+
+    def numbers(array: Any) -> np.ndarray:
+        return np.asarray(pc.fill_null(array, 0).to_numpy(zero_copy_only=False))
+
+    def flags(array: Any) -> np.ndarray:
+        return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False))
+
+    usage = flat["usage"]
+    tool = pc.fill_null(pc.equal(flat["role"], "tool"), False)
+    said = pc.fill_null(pc.greater(pc.utf8_length(flat["content"]), 0), False)
+    return {
+        "prompt_tokens": per_trajectory(numbers(pc.struct_field(usage, "prompt_tokens"))),
+        "completion_tokens": per_trajectory(numbers(pc.struct_field(usage, "completion_tokens"))),
+        "n_turns": per_trajectory(flags(pc.and_(said, pc.invert(tool)))),
+        "n_tool_errors": per_trajectory(flags(pc.and_(tool, pc.fill_null(flat["error"], False)))),
+        "n_tool_calls": np.bincount(call_owner, minlength=n),
+        "n_write_calls": per_trajectory(flags(pc.equal(calls["tool_type"], "write")), call_owner),
+    }
+
+
+def _tool_calls(
+    items: Sequence[TrajectoryInput], messages: list[Raw], flat: _Flat
+) -> tuple[pa.Table, np.ndarray]:
+    """Tool-call rows with their results (the last tool message answering the call's id)."""
+    lists = flat["tool_calls"]
+    calls = pc.list_flatten(lists)
+    parent = np.asarray(pc.list_parent_indices(lists).to_numpy(), dtype=np.int64)
+    offsets = np.asarray(lists.offsets.to_numpy(), dtype=np.int64)
+    owner = flat.owner[parent]
+    call_id = pc.fill_null(calls.field("id"), "")
+    names = calls.field("name")
+    answer = _answers(flat, owner, call_id)
+    content = flat["content"].take(answer)
+    error = flat["error"].take(answer)
+    said_error = pc.fill_null(pc.starts_with(content, "Error:"), False)
+    kinds = [
+        items[o].tool_kinds.get(name, "unknown")
+        for o, name in zip(owner.tolist(), names.to_pylist(), strict=True)
+    ]
+    arguments = [
+        orjson.dumps(call["arguments"]).decode()
+        for m in messages
+        for call in (m.get("tool_calls") or ())
+    ]
+    columns = {
+        "traj_uid": flat.uids.take(owner),
+        "msg_idx": parent - flat.start[parent],
+        "call_idx": np.arange(len(parent)) - offsets[parent],
+        "call_id": call_id,
+        "name": names,
+        "arguments": arguments,
+        "requestor": pc.fill_null(calls.field("requestor"), "assistant"),
+        "result": content,
+        "is_error": pc.if_else(
+            pc.is_null(answer), _NO_ANSWER, pc.if_else(pc.is_null(error), said_error, error)
+        ),
+        "tool_type": kinds,
+    }
+    return arrow_table("tool_calls", columns), owner
+
+
+def _answers(flat: _Flat, owner: np.ndarray, call_id: pa.Array) -> pa.Array:
+    """For each call, the row of the last tool message of its trajectory with its id (or null)."""
+    tool = np.asarray(
+        pc.fill_null(pc.equal(flat["role"], "tool"), False).to_numpy(zero_copy_only=False)
+    )
+    rows = np.flatnonzero(tool)
+    results = (
+        pa.table({"owner": flat.owner[rows], "id": flat["id"].take(rows), "row": rows})
+        .group_by(["owner", "id"])
+        .aggregate([("row", "max")])
+    )
+    asked = pa.table({"owner": owner, "id": call_id, "k": np.arange(len(owner))})
+    joined = asked.join(results, keys=["owner", "id"], join_type="left outer").sort_by("k")
+    return joined["row_max"].combine_chunks()
+
+
+def _trajectories(
+    items: Sequence[TrajectoryInput],
+    uids: pa.Array,
+    lengths: np.ndarray,
+    counts: dict[str, np.ndarray],
+) -> pa.Table:
+    raws = [item.raw for item in items]
+    infos = [t.get("reward_info") or _EMPTY for t in raws]
+    columns: dict[str, Any] = {
+        "traj_uid": uids,
+        "run_id": [item.run_id for item in items],
+        "task_uid": [item.task_uid for item in items],
+        "task_id": [t["task_id"] for t in raws],
+        "sim_id": [t["id"] for t in raws],
+        "trial": [t.get("trial") for t in raws],
+        "seed": [t.get("seed") for t in raws],
+        "reward": [info.get("reward") for info in infos],
+        "reward_breakdown": [_json(info.get("reward_breakdown")) for info in infos],
+        "db_match": [(info.get("db_check") or _EMPTY).get("db_match") for info in infos],
+        "termination_reason": [t["termination_reason"] for t in raws],
+        "n_messages": lengths,
+        **{name: counts[name] for name in ("n_turns", "n_tool_calls", "n_tool_errors")},
+        "n_write_calls": counts["n_write_calls"],
+        "prompt_tokens": counts["prompt_tokens"],
+        "completion_tokens": counts["completion_tokens"],
+        "agent_cost": [t.get("agent_cost") for t in raws],
+        "user_cost": [t.get("user_cost") for t in raws],
+        "duration": [t.get("duration") for t in raws],
+        "start_time": [t.get("start_time") for t in raws],
+        "error_modes": [_json(t.get("error_modes")) for t in raws],
+        "first_divergent_write": [
+            _json((info.get("diff") or _EMPTY).get("first_divergent_write")) for info in infos
+        ],
+        "reward_info": [_json(t.get("reward_info")) for t in raws],
+        "extra": [
+            _json({k: v for k, v in t.items() if k not in _TRAJ_COLUMNS} or None) for t in raws
+        ],
+    }
+    return arrow_table("trajectories", columns)
+
+
+@cache
+def _arrow_types(name: str) -> dict[str, pa.DataType]:
+    """The Arrow type of each column of a warehouse table (JSON columns: Arrow's JSON type)."""
+    table = TABLE_BY_NAME[name]
+    schema = table.arrow(new_columns(name)).schema
+    return {
+        field.name: pa.json_() if kind == "JSON" else field.type
+        for field, (_, kind) in zip(schema, table.columns, strict=True)
+    }
+
+
+def arrow_table(name: str, columns: Mapping[str, Any]) -> pa.Table:
+    """An Arrow table typed as the warehouse table ``name`` (no type inference, which is slow).
+
+    JSON columns get Arrow's JSON type, which DuckDB takes as JSON without parsing it again
+    (every JSON value here comes from orjson, so it is valid).
+    """
+    types = _arrow_types(name)
+    arrays = {}
+    for column, values in columns.items():
+        kind = types[column]
+        if isinstance(values, pa.Array):
+            arrays[column] = values if values.type == kind else values.cast(kind)
+        else:
+            arrays[column] = pa.array(values, kind)
+    return pa.table(arrays)

@@ -51,6 +51,13 @@ def _ingest_process(source: Path, wh: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def _counts(wh: Path) -> dict[str, int]:
     with Warehouse.open(wh, read_only=True) as w:
         return w.counts()
@@ -80,7 +87,9 @@ def test_sigkill_midway_keeps_the_warehouse_as_before(tmp_path: Path) -> None:
     size = wh.stat().st_size
     proc = _ingest_process(big, wh)
     deadline = time.monotonic() + 120
-    while wh.stat().st_size <= size:  # the bulk insert has started writing blocks
+    # the big file's rows have started reaching the disk (the WAL, or blocks of the database):
+    # its transaction is under way and not committed yet
+    while _size(wh) <= size and _size(wh.with_name(wh.name + ".wal")) < 1_000_000:
         assert proc.poll() is None, (
             "ingest finished before it could be killed: make the input larger"
         )

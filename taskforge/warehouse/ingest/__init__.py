@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import multiprocessing
 import os
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from taskforge.errors import DataError
@@ -16,12 +13,11 @@ from taskforge.warehouse.ingest.base import (
     Batch,
     FileResult,
     Staged,
-    UnknownRun,
     already_ingested,
-    gc_paused,
     land,
-    stage,
 )
+from taskforge.warehouse.ingest.fastcheck import fast_check
+from taskforge.warehouse.ingest.pipeline import Lander, Stager, parse_and_stage
 from taskforge.warehouse.store import Warehouse
 
 ADAPTERS: dict[str, str] = {
@@ -50,54 +46,17 @@ def input_files(adapter: Adapter, paths: Iterable[Path]) -> list[Path]:
     return [f for p in paths for f in adapter.files(Path(p))]
 
 
-def parse_and_stage(
-    adapter_name: str, path: Path, skip_bad: bool, known_domains: dict[str, str]
-) -> Staged:
-    """Parse, validate and flatten one file (no database involved; runs in a worker)."""
-    adapter = get_adapter(adapter_name)
-    with gc_paused():
-        batch: Batch = adapter.parse(path, skip_bad)
-        return stage(batch, adapter.name, known_domains)
-
-
 def _known_domains(wh: Warehouse) -> dict[str, str]:
     return dict(wh.con.execute("SELECT run_id, domain FROM runs").fetchall())
 
 
-def _staged_files(
-    adapter: Adapter, files: list[Path], skip_bad: bool, known: dict[str, str], workers: int
-) -> Iterator[tuple[Path, Staged | None]]:
-    """Staged files in order; None where the file needs runs landed by an earlier file."""
-    if workers <= 1:
-        for path in files:
-            yield path, _stage_or_none(adapter.name, path, skip_bad, known)
-        return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending: deque[tuple[Path, Future[Staged]]] = deque()
-        queue = iter(files)
-        for path in queue:
-            pending.append(
-                (path, pool.submit(parse_and_stage, adapter.name, path, skip_bad, known))
-            )
-            if len(pending) > workers:
-                yield _result(*pending.popleft())
-        while pending:
-            yield _result(*pending.popleft())
-
-
-def _stage_or_none(name: str, path: Path, skip_bad: bool, known: dict[str, str]) -> Staged | None:
-    try:
-        return parse_and_stage(name, path, skip_bad, known)
-    except UnknownRun:
-        return None
-
-
-def _result(path: Path, future: Future[Staged]) -> tuple[Path, Staged | None]:
-    try:
-        return path, future.result()
-    except UnknownRun:
-        return path, None
+def _stored_hashes(wh: Warehouse) -> dict[str, set[str]]:
+    """Content hashes of the files ingested so far, by path (only files at a stored path need
+    hashing to know they are not new)."""
+    stored: dict[str, set[str]] = {}
+    for path, digest in wh.con.execute("SELECT path, content_hash FROM ingested_files").fetchall():
+        stored.setdefault(path, set()).add(digest)
+    return stored
 
 
 def auto_workers(files: list[Path]) -> int:
@@ -119,48 +78,47 @@ def ingest_paths(
     """Ingest files one by one; each lands whole, in one transaction, or not at all.
 
     Files are parsed, validated and flattened before the warehouse is touched; with
-    ``workers > 1`` that happens in worker processes (started with ``spawn``, so a script that
-    asks for them needs the usual ``if __name__ == "__main__":`` guard; see
-    :func:`auto_workers`). Given a path rather than an open :class:`Warehouse`, the warehouse is
-    opened for each file and closed after it, so the write lock is held only while a file
-    lands and read-only readers get in between files.
+    ``workers > 1`` that happens in worker processes (forked where the platform can, else
+    spawned, so a script that asks for them needs the usual ``if __name__ == "__main__":``
+    guard; see :func:`auto_workers`). Given a path rather than an open :class:`Warehouse`,
+    the warehouse is opened for each file and closed after it, so the write lock is held only
+    while a file lands and read-only readers get in between files.
     """
-    with _session(target) as wh:
-        known = _known_domains(wh)
-        seen = {str(p) for p in files if already_ingested(wh, str(p), adapter.content_hash(p))}
-    results = [FileResult(p, 0, 0, 0, already_ingested=True) for p in sorted(seen)]
-    for result in results:
-        if on_file is not None:
-            on_file(result)
-    todo = [p for p in files if str(p) not in seen]
-    for path, staged in _staged_files(adapter, todo, skip_bad, known, workers):
-        with _session(target) as wh:
+    lander = Lander(target)
+    try:
+        wh = lander.session()
+        known, stored = _known_domains(wh), _stored_hashes(wh)
+        lander.close()
+        seen = {str(p) for p in files if str(p) in stored and _stored(adapter, p, stored)}
+        results = [FileResult(p, 0, 0, 0, already_ingested=True) for p in sorted(seen)]
+        todo = [p for p in files if str(p) not in seen]
+        for result in results:
+            _report(result, on_file)
+        fork = not isinstance(target, Warehouse)
+        stager = Stager(adapter.name, todo, skip_bad, known, workers, fork)
+        for path, staged in stager:
             if staged is None:  # its run landed with an earlier file of this call
-                staged = parse_and_stage(adapter.name, path, skip_bad, _known_domains(wh))
+                staged = parse_and_stage(adapter.name, path, skip_bad, known)
+            wh = lander.session()
             result = _land_unless_seen(wh, staged)
             known.update(_known_domains(wh))
-        results.append(result)
-        if on_file is not None:
-            on_file(result)
+            lander.close()
+            staged.release()
+            results.append(_report(result, on_file))
+    finally:
+        lander.close()
     return results
 
 
-class _session:
-    """The given open warehouse, or the one at a path opened for the block."""
+def _stored(adapter: Adapter, path: Path, stored: dict[str, set[str]]) -> bool:
+    """Whether this file's content is stored at its path (only such files are hashed here)."""
+    return adapter.content_hash(path) in stored[str(path)]
 
-    def __init__(self, target: Warehouse | Path | None) -> None:
-        self.target = target
-        self.opened: Warehouse | None = None
 
-    def __enter__(self) -> Warehouse:
-        if isinstance(self.target, Warehouse):
-            return self.target
-        self.opened = Warehouse.open(self.target)
-        return self.opened
-
-    def __exit__(self, *exc: object) -> None:
-        if self.opened is not None:
-            self.opened.close()
+def _report(result: FileResult, on_file: Callable[[FileResult], None] | None) -> FileResult:
+    if on_file is not None:
+        on_file(result)
+    return result
 
 
 def _land_unless_seen(wh: Warehouse, staged: Staged) -> FileResult:
@@ -175,6 +133,7 @@ __all__ = [
     "Batch",
     "FileResult",
     "auto_workers",
+    "fast_check",
     "get_adapter",
     "ingest_paths",
     "input_files",

@@ -7,6 +7,7 @@ worker processes; :func:`land` then inserts one file in one transaction.
 from __future__ import annotations
 
 import gc
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,20 +17,22 @@ from typing import Any, Protocol
 
 import orjson
 import pyarrow as pa
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from taskforge.contracts import Run, Task
 from taskforge.env.domains import get_domain
 from taskforge.errors import DataError, TaskforgeError, describe_validation_error
+from taskforge.warehouse.ingest.fastcheck import fast_check
 from taskforge.warehouse.rows import (
-    TrajectoryRows,
+    TrajectoryInput,
     add_run,
     add_task,
+    arrow_table,
     new_columns,
     task_uid,
+    trajectory_tables,
     trajectory_uid,
 )
-from taskforge.warehouse.schema import TABLE_BY_NAME
 from taskforge.warehouse.store import Warehouse, insert_staged, run_sql, select_list
 
 
@@ -54,6 +57,16 @@ class Batch:
     tasks: list[tuple[str, Task]] = field(default_factory=list)
     trajectories: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     bad: list[BadRecord] = field(default_factory=list)
+    converted: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """For trajectories the contract accepted only after converting values (e.g. "3" for an
+    int): position in ``trajectories`` -> the validated trajectory's JSON, which its rows are
+    built from (its key still comes from the record as written)."""
+
+    def add_trajectory(self, run_id: str, raw: dict[str, Any], checked: Any) -> None:
+        """Add a trajectory that passed :func:`check_record` (``checked``: what it returned)."""
+        if checked is not raw:
+            self.converted[len(self.trajectories)] = checked.to_json_dict()
+        self.trajectories.append((run_id, raw))
 
 
 @dataclass
@@ -66,6 +79,31 @@ class Staged:
     skip_bad: bool
     tables: dict[str, pa.Table]
     n_trajectories: int
+    spilled: dict[str, str] = field(default_factory=dict)
+    """Table -> Arrow IPC file holding it, while the tables are in files (see :meth:`spill`)."""
+
+    def spill(self, folder: Path) -> None:
+        """Move the tables into Arrow IPC files in ``folder``: a worker hands them over this way
+        for less than pickling them through a pipe costs."""
+        stem = folder / uuid.uuid4().hex
+        for name, table in self.tables.items():
+            target = f"{stem}-{name}.arrow"
+            with pa.OSFile(target, "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+                out.write_table(table)
+            self.spilled[name] = target
+        self.tables = {}
+
+    def load(self) -> None:
+        """Map spilled tables back into memory (no copy)."""
+        for name, target in self.spilled.items():
+            self.tables[name] = pa.ipc.open_file(pa.memory_map(target)).read_all()
+
+    def release(self) -> None:
+        """Drop the tables and their files."""
+        self.tables = {}
+        for target in self.spilled.values():
+            Path(target).unlink(missing_ok=True)
+        self.spilled = {}
 
 
 @dataclass
@@ -117,6 +155,16 @@ def validate_record(
         return None
 
 
+def check_record(
+    model: type[BaseModel], raw: Any, where: str, index: int, skip_bad: bool, bad: list[BadRecord]
+) -> Any | None:
+    """Like :func:`validate_record`, but ``raw`` itself when the contract surely accepts it as
+    written (:func:`~taskforge.warehouse.ingest.fastcheck.fast_check`, no model built)."""
+    if fast_check(model)(raw):
+        return raw
+    return validate_record(model, raw, where, index, skip_bad, bad)
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic GC while building many small objects that all stay alive (2x faster)."""
@@ -141,28 +189,29 @@ def stage(batch: Batch, adapter: str, known_domains: Mapping[str, str]) -> Stage
     uids: dict[tuple[str, str], str] = {}
     for run in batch.runs:
         add_run(runs, run, str(batch.path), now)
+    known: dict[tuple[int, str], str] = {}  # (task object, domain) -> uid: files repeat tasks
     for run_id, task in batch.tasks:
-        uid = task_uid(task, _domain(domains, run_id, batch.path))
+        domain = _domain(domains, run_id, batch.path)
+        uid = known.get((id(task), domain))
+        if uid is None:
+            uid = known[(id(task), domain)] = task_uid(task, domain)
+            add_task(tasks, task, uid, domain)
         uids[(run_id, task.id)] = uid
-        add_task(tasks, task, uid, domains[run_id])
         for name, value in (("run_id", run_id), ("task_id", task.id), ("task_uid", uid)):
             links[name].append(value)
-    rows = _trajectory_rows(batch, domains, uids)
-    tables = {
-        "runs": runs,
-        "tasks": tasks,
-        "run_tasks": links,
-        "trajectories": rows.trajectories,
-        "messages": rows.messages,
-        "tool_calls": rows.tool_calls,
-        "quarantine": _quarantine(batch, now),
-    }
+    columns = {"runs": runs, "tasks": tasks, "run_tasks": links}
+    try:
+        tables = {name: arrow_table(name, cols) for name, cols in columns.items()}
+        tables |= trajectory_tables(_trajectory_inputs(batch, domains, uids))
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+        raise DataError(f"{batch.path}: a value does not fit its warehouse column ({exc})") from exc
+    tables["quarantine"] = arrow_table("quarantine", _quarantine(batch, now))
     return Staged(
         str(batch.path),
         batch.content_hash,
         adapter,
         batch.skip_bad,
-        {name: TABLE_BY_NAME[name].arrow(cols) for name, cols in tables.items()},
+        tables,
         len(batch.trajectories),
     )
 
@@ -173,20 +222,27 @@ def _domain(domains: Mapping[str, str], run_id: str, path: Path) -> str:
     return domains[run_id]
 
 
-def _trajectory_rows(
+def _trajectory_inputs(
     batch: Batch, domains: Mapping[str, str], uids: dict[tuple[str, str], str]
-) -> TrajectoryRows:
+) -> list[TrajectoryInput]:
+    """Each trajectory once (the first of equal ones), keyed, with its domain's tool kinds."""
     kinds: dict[str, dict[str, str]] = {}
-    rows = TrajectoryRows({})
+    items: list[TrajectoryInput] = []
     seen: set[str] = set()
-    for run_id, raw in batch.trajectories:
+    for position, (run_id, raw) in enumerate(batch.trajectories):
         domain = _domain(domains, run_id, batch.path)
-        rows.tool_kinds = kinds.setdefault(domain, _tool_kinds(domain))
         uid = trajectory_uid(run_id, raw)
-        if uid not in seen:
-            seen.add(uid)
-            rows.add(uid, run_id, uids.get((run_id, raw["task_id"])), raw)
-    return rows
+        if uid in seen:
+            continue
+        seen.add(uid)
+        tool_kinds = kinds.get(domain)
+        if tool_kinds is None:
+            tool_kinds = kinds[domain] = _tool_kinds(domain)
+        data = batch.converted.get(position, raw)
+        items.append(
+            TrajectoryInput(uid, run_id, uids.get((run_id, raw["task_id"])), data, tool_kinds)
+        )
+    return items
 
 
 def _tool_kinds(domain: str) -> dict[str, str]:
@@ -219,16 +275,22 @@ def land(wh: Warehouse, staged: Staged) -> FileResult:
     with wh.transaction() as con:
         for name in ("runs", "tasks", "run_tasks"):
             insert_staged(con, name, t[name], new_only=True)
-        n_quarantined = t["quarantine"].num_rows + _resolve_tasks(con, staged)
-        n_new = _insert_trajectories(con, staged)
+        n_unknown = _resolve_tasks(con, staged)
+        n_quarantined = t["quarantine"].num_rows + n_unknown
+        n_new = _insert_trajectories(con, staged, every=n_unknown == 0)
         insert_staged(con, "quarantine", t["quarantine"], new_only=False)
         insert_staged(con, "ingested_files", _file_row(staged, n_new), new_only=False)
     return FileResult(staged.path, staged.n_trajectories, n_new, n_quarantined)
 
 
 def _resolve_tasks(con: Any, staged: Staged) -> int:
-    """Fill task_uid from stored run_tasks; unknown tasks are an error or quarantined."""
-    con.register("staged", staged.tables["trajectories"])
+    """Make ``staged_trajectories``, with task_uid filled from stored run_tasks where the file
+    did not have the task; unknown tasks are an error or quarantined (how many: returned)."""
+    table = staged.tables["trajectories"]
+    if _tasks_known(staged):
+        con.register("staged_trajectories", table)
+        return 0
+    con.register("staged", table)
     run_sql(
         con,
         "CREATE OR REPLACE TEMP TABLE staged_trajectories AS "
@@ -260,7 +322,8 @@ def _resolve_tasks(con: Any, staged: Staged) -> int:
 
 
 def _file_row(staged: Staged, n_new: int) -> pa.Table:
-    return TABLE_BY_NAME["ingested_files"].arrow(
+    return arrow_table(
+        "ingested_files",
         {
             "path": [staged.path],
             "content_hash": [staged.content_hash],
@@ -268,31 +331,44 @@ def _file_row(staged: Staged, n_new: int) -> pa.Table:
             "n_trajectories": [staged.n_trajectories],
             "n_new": [n_new],
             "ingested_at": [_now()],
-        }
+        },
     )
 
 
-def _insert_trajectories(con: Any, staged: Staged) -> int:
+def _insert_trajectories(con: Any, staged: Staged, every: bool) -> int:
+    """Insert the trajectories of ``staged_trajectories`` not stored yet, with their messages
+    and tool calls; ``every``: all staged trajectories are still there (none quarantined)."""
+    stored = con.execute(
+        "SELECT count(*) FROM trajectories "
+        "WHERE traj_uid IN (SELECT traj_uid FROM staged_trajectories)"
+    ).fetchall()[0][0]
+    only_new = "" if every and not stored else " WHERE traj_uid IN (SELECT traj_uid FROM new_uids)"
+    if only_new:
+        run_sql(
+            con,
+            "CREATE OR REPLACE TEMP TABLE new_uids AS SELECT traj_uid FROM staged_trajectories "
+            "WHERE traj_uid NOT IN (SELECT traj_uid FROM trajectories)",
+        )
+    n_new = con.execute(f"SELECT count(*) FROM staged_trajectories{only_new}").fetchall()[0][0]
     run_sql(
         con,
-        "CREATE OR REPLACE TEMP TABLE new_uids AS SELECT traj_uid FROM staged_trajectories "
-        "WHERE traj_uid NOT IN (SELECT traj_uid FROM trajectories)",
-    )
-    run_sql(
-        con,
-        f"INSERT INTO trajectories SELECT {select_list('trajectories')} FROM staged_trajectories "
-        "WHERE traj_uid IN (SELECT traj_uid FROM new_uids)",
+        f"INSERT INTO trajectories SELECT {select_list('trajectories')} "
+        f"FROM staged_trajectories{only_new}",
     )
     for table in ("messages", "tool_calls"):
-        if staged.tables[table].num_rows:
+        if staged.tables[table].num_rows and n_new:
             con.register("staged", staged.tables[table])
-            run_sql(
-                con,
-                f"INSERT INTO {table} SELECT {select_list(table)} FROM staged "
-                "WHERE traj_uid IN (SELECT traj_uid FROM new_uids)",
-            )
+            run_sql(con, f"INSERT INTO {table} SELECT {select_list(table)} FROM staged{only_new}")
             con.unregister("staged")
-    n_new = con.execute("SELECT count(*) FROM new_uids").fetchall()[0][0]
-    run_sql(con, "DROP TABLE new_uids")
-    run_sql(con, "DROP TABLE staged_trajectories")
+    if only_new:
+        run_sql(con, "DROP TABLE new_uids")
+    if _tasks_known(staged):
+        con.unregister("staged_trajectories")
+    else:
+        run_sql(con, "DROP TABLE staged_trajectories")
     return int(n_new)
+
+
+def _tasks_known(staged: Staged) -> bool:
+    """Whether every trajectory's task was in its file (so its task_uid is already set)."""
+    return not staged.tables["trajectories"].column("task_uid").null_count

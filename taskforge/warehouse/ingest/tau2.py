@@ -9,7 +9,7 @@ import orjson
 
 from taskforge.contracts import Run, Task, Trajectory
 from taskforge.errors import DataError
-from taskforge.warehouse.ingest.base import Batch, validate_record
+from taskforge.warehouse.ingest.base import Batch, check_record, validate_record
 from taskforge.warehouse.keys import content_key, file_hash
 
 
@@ -50,9 +50,9 @@ class Tau2Adapter:
                 batch.tasks.append((run.run_id, task))
         sims = _list(data["simulations"], path, "simulations")
         for i, raw in enumerate(sims):
-            traj = validate_record(Trajectory, raw, f"{path}: simulations", i, skip_bad, batch.bad)
+            traj = check_record(Trajectory, raw, f"{path}: simulations", i, skip_bad, batch.bad)
             if traj is not None:
-                batch.trajectories.append((run.run_id, raw))
+                batch.add_trajectory(run.run_id, raw, traj)
         return batch
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +171,33 @@ def test_jsonl_bad_line_is_named(tmp_path: Path, seed_tasks: list) -> None:  # t
         _ingest(tmp_path / "w.duckdb", "jsonl", path)
     _ingest(tmp_path / "w.duckdb", "jsonl", path, skip_bad=True)
     assert _counts(tmp_path / "w.duckdb")["trajectories"] == 1
+
+
+def test_worker_processes_land_the_same_rows(
+    tmp_path: Path,
+    seed_tasks: list,  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    shards = tmp_path / "shards"
+    for i in range(3):
+        run = make_run(f"run-{i}")
+        tasks = seed_tasks[3 * i : 3 * i + 3]
+        write_shard(shards / f"w{i}.jsonl", run, tasks, episodes(tasks, 2))
+    adapter = get_adapter("jsonl")
+    files = input_files(adapter, [shards])
+    tables = {}
+    for workers in (1, 2):
+        wh_path = tmp_path / f"w{workers}.duckdb"
+        results = ingest_paths(wh_path, adapter, files, workers=workers)
+        assert [r.n_new for r in results] == [6, 6, 6]
+        with Warehouse.open(wh_path, read_only=True) as wh:
+            tables[workers] = {
+                name: wh.query(f"SELECT * {skip} FROM {name} ORDER BY ALL").rows()
+                for name, skip in [("runs", "EXCLUDE (ingested_at)")]
+                + [(n, "") for n in ("tasks", "trajectories", "messages", "tool_calls")]
+            }
+    assert tables[1] == tables[2] and len(tables[1]["messages"]) > 50
+    assert not list(spill.iterdir())  # the workers' Arrow files are gone
