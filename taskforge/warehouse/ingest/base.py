@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -137,6 +137,15 @@ class Adapter(Protocol):
     def content_hash(self, path: Path) -> str:
         """Hash of the input's bytes (the same as the parsed batch's ``content_hash``)."""
         ...
+
+
+def files_under(path: Path, keep: Callable[[Path], bool]) -> list[Path]:
+    """The file itself, or every file under the folder that ``keep`` accepts (sorted)."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DataError(f"{path}: no such file or folder")
+    return sorted(p for p in path.rglob("*") if p.is_file() and keep(p))
 
 
 def validate_record(

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from taskforge.contracts import RunRecord, Task, TaskRecord, TrajectoryRecord
 from taskforge.errors import DataError, describe_validation_error
-from taskforge.warehouse.ingest.base import BadRecord, Batch
+from taskforge.warehouse.ingest.base import BadRecord, Batch, files_under
 from taskforge.warehouse.ingest.fastcheck import fast_check
 from taskforge.warehouse.keys import file_hash
 
@@ -37,15 +37,7 @@ class JsonlAdapter:
 
     def files(self, path: Path) -> list[Path]:
         """The file, or every complete shard under the folder (sorted)."""
-        if path.is_file():
-            return [path]
-        if not path.is_dir():
-            raise DataError(f"{path}: no such file or folder")
-        return sorted(
-            p
-            for p in path.rglob("*")
-            if p.is_file() and p.name.endswith(SUFFIXES) and not p.name.startswith(".")
-        )
+        return files_under(path, lambda p: p.name.endswith(SUFFIXES) and not p.name.startswith("."))
 
     def content_hash(self, path: Path) -> str:
         """Hash of the file's bytes."""

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from taskforge.contracts import Message, Run, Task, TerminationReason, Trajectory, VerlEpisode
 from taskforge.contracts.verl import episode_folder
 from taskforge.errors import DataError, describe_validation_error
-from taskforge.warehouse.ingest.base import BadRecord, Batch
+from taskforge.warehouse.ingest.base import BadRecord, Batch, files_under
 from taskforge.warehouse.keys import content_key, file_hash
 
 RUN_FILE = "run.json"
@@ -50,14 +50,11 @@ class VerlAdapter:
 
     def files(self, path: Path) -> list[Path]:
         """The file, or every JSONL file under the folder (sorted)."""
-        if path.is_file():
-            return [path]
-        if not path.is_dir():
-            raise DataError(f"{path}: no such file or folder")
-        return sorted(
-            p
-            for p in path.rglob("*.jsonl")
-            if p.is_file() and not any(part.startswith(".") for part in p.parts)
+        return files_under(
+            path,
+            lambda p: (
+                p.name.endswith(".jsonl") and not any(part.startswith(".") for part in p.parts)
+            ),
         )
 
     def content_hash(self, path: Path) -> str:
