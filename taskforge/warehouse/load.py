@@ -12,7 +12,8 @@ from taskforge.contracts import Task, Trajectory
 from taskforge.warehouse.store import Warehouse
 
 _MSG_SQL = """
-    SELECT traj_uid, idx, role, content, turn_idx, "timestamp", cost, extra
+    SELECT traj_uid, idx, role, content, turn_idx, "timestamp", cost, extra, tool_call_id,
+           requestor, error, prompt_tokens, completion_tokens
     FROM messages WHERE traj_uid IN (SELECT unnest(?::VARCHAR[])) ORDER BY traj_uid, idx"""
 _CALL_SQL = """
     SELECT traj_uid, msg_idx, call_id, name, arguments, requestor
@@ -42,9 +43,8 @@ def _calls(wh: Warehouse, uids: list[str]) -> dict[tuple[str, int], list[dict[st
 def _messages(wh: Warehouse, uids: list[str]) -> dict[str, list[dict[str, Any]]]:
     calls = _calls(wh, uids)
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for uid, idx, role, content, turn_idx, ts, cost, extra in wh.con.execute(
-        _MSG_SQL, [uids]
-    ).fetchall():
+    for row in wh.con.execute(_MSG_SQL, [uids]).fetchall():
+        uid, idx, role, content, turn_idx, ts, cost, extra, call_id, requestor, error = row[:11]
         fields = {
             "role": role,
             "content": content,
@@ -52,9 +52,14 @@ def _messages(wh: Warehouse, uids: list[str]) -> dict[str, list[dict[str, Any]]]
             "timestamp": ts,
             "cost": cost,
             "tool_calls": calls.get((uid, idx)),
+            "id": call_id,
+            "requestor": requestor,
+            "error": error,
         }
         message = {k: v for k, v in fields.items() if v is not None}
         message.update(_loads(extra) or {})
+        if "usage" not in message and None not in row[11:]:  # usage was just the two counts
+            message["usage"] = {"prompt_tokens": row[11], "completion_tokens": row[12]}
         out[uid].append(message)
     return out
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from taskforge.contracts import Run, Task
+from taskforge.contracts.base import SCHEMA_VERSION
 from taskforge.warehouse.keys import canonical, content_key
 from taskforge.warehouse.schema import TABLE_BY_NAME
 
@@ -43,7 +44,14 @@ _TRAJ_COLUMNS = frozenset(
         "messages",
     }
 )
-_MSG_COLUMNS = frozenset({"role", "content", "turn_idx", "timestamp", "cost", "tool_calls"})
+_MSG_COLUMNS = frozenset(
+    {"role", "content", "turn_idx", "timestamp", "cost", "tool_calls", "id", "requestor", "error"}
+)
+_MSG_KEYS = _MSG_COLUMNS | {"usage", "schema_version"}
+"""Message fields not kept in ``extra``: those with columns of their own; ``usage`` when it is
+just the two token counts (the columns rebuild it); ``schema_version`` when it is this one (the
+contract's default). Otherwise those two stay in ``extra``."""
+_INT64 = (-(2**63), 2**63 - 1)
 _EMPTY: dict[str, Any] = {}
 _NO_ANSWER = pa.scalar(None, pa.bool_())
 _MESSAGE = pa.struct(
@@ -53,8 +61,8 @@ _MESSAGE = pa.struct(
         ("turn_idx", pa.int32()),
         ("timestamp", pa.string()),
         ("cost", pa.float64()),
-        ("usage", pa.struct([("prompt_tokens", pa.int64()), ("completion_tokens", pa.int64())])),
         ("id", pa.string()),
+        ("requestor", pa.string()),
         ("error", pa.bool_()),
         (
             "tool_calls",
@@ -142,11 +150,12 @@ def trajectory_tables(items: Sequence[TrajectoryInput]) -> dict[str, pa.Table]:
         np.repeat(np.cumsum(lengths) - lengths, lengths),
         pa.array([item.uid for item in items], pa.string()),
     )
+    rest = _rest(messages)
     calls, call_owner = _tool_calls(items, messages, flat)
-    counts = _counts(flat, len(items), calls, call_owner)
+    counts = _counts(flat, rest, len(items), calls, call_owner)
     return {
         "trajectories": _trajectories(items, flat.uids, lengths, counts),
-        "messages": _messages(messages, flat),
+        "messages": _messages(messages, flat, rest),
         "tool_calls": calls,
     }
 
@@ -164,8 +173,7 @@ class _Flat:
         return self.fields.field(name)
 
 
-def _messages(messages: list[Raw], flat: _Flat) -> pa.Table:
-    usage = flat["usage"]
+def _messages(messages: list[Raw], flat: _Flat, rest: _Rest) -> pa.Table:
     columns = {
         "traj_uid": flat.uids.take(flat.owner),
         "idx": np.arange(len(messages)) - flat.start,
@@ -174,27 +182,60 @@ def _messages(messages: list[Raw], flat: _Flat) -> pa.Table:
         "turn_idx": flat["turn_idx"],
         "timestamp": flat["timestamp"],
         "cost": flat["cost"],
-        "prompt_tokens": pc.struct_field(usage, "prompt_tokens"),
-        "completion_tokens": pc.struct_field(usage, "completion_tokens"),
+        "prompt_tokens": rest.prompt_tokens,
+        "completion_tokens": rest.completion_tokens,
         "n_tool_calls": pc.fill_null(pc.list_value_length(flat["tool_calls"]), 0),
-        "extra": _extras(messages),
+        "extra": rest.extra,
+        "tool_call_id": flat["id"],
+        "requestor": flat["requestor"],
+        "error": flat["error"],
     }
     return arrow_table("messages", columns)
 
 
-def _extras(messages: Sequence[Any]) -> list[str | None]:
-    """Each message's fields that have no column of their own, as JSON (None if none)."""
-    out: list[str | None] = []
+@dataclass
+class _Rest:
+    """What Python reads from each message: its token counts and its fields without a column."""
+
+    prompt_tokens: list[int | None]
+    completion_tokens: list[int | None]
+    extra: list[str | None]
+
+
+def _tokens(usage: Mapping[str, Any], name: str) -> int | None:
+    value = usage.get(name)
+    return value if type(value) is int and _INT64[0] <= value <= _INT64[1] else None
+
+
+def _rest(messages: Sequence[Raw]) -> _Rest:
+    """Token counts (ints only) and each message's other fields as JSON (None if none)."""
+    rest = _Rest([], [], [])
     dumps = orjson.dumps
     for m in messages:
-        other = m.copy()
-        for name in _MSG_COLUMNS:
-            other.pop(name, None)
-        out.append(dumps(other).decode() if other else None)
-    return out
+        usage = m.get("usage")
+        prompt = completion = None
+        if usage is not None:
+            prompt = _tokens(usage, "prompt_tokens")
+            completion = _tokens(usage, "completion_tokens")
+        rest.prompt_tokens.append(prompt)
+        rest.completion_tokens.append(completion)
+        plain = usage is None or (len(usage) == 2 and None not in (prompt, completion))
+        version = m.get("schema_version", SCHEMA_VERSION)
+        if plain and version == SCHEMA_VERSION and m.keys() <= _MSG_KEYS:
+            rest.extra.append(None)
+            continue
+        other = {k: v for k, v in m.items() if k not in _MSG_KEYS}
+        if not plain:
+            other["usage"] = usage
+        if version != SCHEMA_VERSION:
+            other["schema_version"] = version
+        rest.extra.append(dumps(other).decode() if other else None)
+    return rest
 
 
-def _counts(flat: _Flat, n: int, calls: pa.Table, call_owner: np.ndarray) -> dict[str, np.ndarray]:
+def _counts(
+    flat: _Flat, rest: _Rest, n: int, calls: pa.Table, call_owner: np.ndarray
+) -> dict[str, np.ndarray]:
     """Per-trajectory sums over its messages and tool calls."""
 
     def per_trajectory(values: Any, rows: np.ndarray = flat.owner) -> np.ndarray:
@@ -207,12 +248,11 @@ def _counts(flat: _Flat, n: int, calls: pa.Table, call_owner: np.ndarray) -> dic
     def flags(array: Any) -> np.ndarray:
         return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False))
 
-    usage = flat["usage"]
     tool = pc.fill_null(pc.equal(flat["role"], "tool"), False)
     said = pc.fill_null(pc.greater(pc.utf8_length(flat["content"]), 0), False)
     return {
-        "prompt_tokens": per_trajectory(numbers(pc.struct_field(usage, "prompt_tokens"))),
-        "completion_tokens": per_trajectory(numbers(pc.struct_field(usage, "completion_tokens"))),
+        "prompt_tokens": per_trajectory(numbers(pa.array(rest.prompt_tokens, pa.int64()))),
+        "completion_tokens": per_trajectory(numbers(pa.array(rest.completion_tokens, pa.int64()))),
         "n_turns": per_trajectory(flags(pc.and_(said, pc.invert(tool)))),
         "n_tool_errors": per_trajectory(flags(pc.and_(tool, pc.fill_null(flat["error"], False)))),
         "n_tool_calls": np.bincount(call_owner, minlength=n),

@@ -15,9 +15,9 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel
 
-from taskforge.contracts import PoolEntry, Run, Task, TaskPool, Trajectory
+from taskforge.contracts import Message, PoolEntry, Run, Task, TaskPool, Trajectory
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the warehouse layout (not of the contracts); bump it with a migration."""
 
 EMBEDDING_DIM = 384
@@ -94,6 +94,14 @@ _POOL_V2_COLUMNS = [
     column(PoolEntry, "n_trials"),
 ]
 """Columns schema v2 added to task_pools (appended, so old and new files share the order)."""
+
+_MESSAGE_V4_COLUMNS = [
+    column(Message, "id", "tool_call_id"),
+    column(Message, "requestor"),
+    column(Message, "error"),
+]
+"""Columns schema v4 added to messages: a tool message's call id, requestor and error flag
+(before v4 they were in ``extra``; the migration copies them out)."""
 
 TABLES: list[TableDef] = [
     TableDef(
@@ -185,6 +193,7 @@ TABLES: list[TableDef] = [
             ("completion_tokens", "BIGINT"),
             ("n_tool_calls", "INTEGER"),
             ("extra", "JSON"),
+            *_MESSAGE_V4_COLUMNS,
         ],
         "Every message of every episode, in order (other fields kept in extra).",
     ),
@@ -365,6 +374,11 @@ MIGRATIONS: dict[int, list[str]] = {
         TABLE_BY_NAME["pool_rounds"].ddl(),
     ],
     3: [TABLE_BY_NAME["loop_stages"].ddl()],
+    4: [
+        *(f"ALTER TABLE messages ADD COLUMN IF NOT EXISTS {n} {t}" for n, t in _MESSAGE_V4_COLUMNS),
+        "UPDATE messages SET tool_call_id = extra->>'id', requestor = extra->>'requestor', "
+        "error = (extra->>'error')::BOOLEAN WHERE extra IS NOT NULL AND tool_call_id IS NULL",
+    ],
 }
 """Statements that bring a warehouse from version N-1 to N (1 creates everything at the newest
 layout, so later steps must be no-ops on a new file: IF NOT EXISTS)."""

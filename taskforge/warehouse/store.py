@@ -154,10 +154,12 @@ class Warehouse:
         self._create_views()
 
     def _create_views(self) -> None:
-        from taskforge.warehouse.views import create_views
+        from taskforge.warehouse.views import create_views, views_current
 
         if self.read_only:
             create_views(self.con, temporary=True)
+            return
+        if views_current(self.con):
             return
         with self.transaction():
             create_views(self.con)

@@ -1,10 +1,13 @@
 """Standard views and macros: the questions users ask of their trajectories.
 
-They are (re)created whenever the warehouse is opened read-write, so they follow the code; a
-read-only connection gets them as temporary views, so it sees this code's views too.
+They are (re)created when the warehouse is opened read-write and they differ from this code's
+(each stored view's comment carries a hash of them all), so they follow the code; a read-only
+connection gets them as temporary views, so it sees this code's views too.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import duckdb
 
@@ -127,6 +130,19 @@ VIEWS = {
 }
 
 
+def views_stamp() -> str:
+    """What every stored view's comment says: a hash of this code's macros and views."""
+    text = "\n".join([*MACROS.values(), *(f"{n}: {b}" for n, b in VIEWS.items())])
+    return "taskforge views " + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def views_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the stored macros and views are this code's (so opening need not recreate them)."""
+    query = "SELECT count(*) FROM duckdb_views() WHERE NOT temporary AND comment = ?"
+    rows = con.execute(query, [views_stamp()]).fetchall()
+    return int(rows[0][0]) == len(VIEWS)
+
+
 def create_views(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> None:
     """Create or replace every macro and view (as temporary ones on a read-only connection)."""
     temp = "TEMP " if temporary else ""
@@ -134,3 +150,5 @@ def create_views(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> Non
         run_sql(con, statement.replace("CREATE OR REPLACE ", f"CREATE OR REPLACE {temp}", 1))
     for name, body in VIEWS.items():
         run_sql(con, f"CREATE OR REPLACE {temp}VIEW {name} AS {body}")
+        if not temporary:
+            run_sql(con, f"COMMENT ON VIEW {name} IS '{views_stamp()}'")

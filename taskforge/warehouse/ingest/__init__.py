@@ -84,7 +84,7 @@ def ingest_paths(
     the warehouse is opened for each file and closed after it, so the write lock is held only
     while a file lands and read-only readers get in between files.
     """
-    lander = Lander(target)
+    lander = Lander(target, threads=1 if workers > 1 else None)
     try:
         wh = lander.session()
         known, stored = _known_domains(wh), _stored_hashes(wh)

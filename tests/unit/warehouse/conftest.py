@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from taskforge.env.bench import gold_messages
 from taskforge.env.domains import get_domain
 from taskforge.env.evaluator import Evaluator
 from taskforge.warehouse import ShardWriter
+from taskforge.warehouse.bench import TOOL_KINDS
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -68,3 +71,51 @@ def write_shard(path: Path, run: Run, tasks: list[Task], trajectories: list[Traj
         for traj in trajectories:
             shard.trajectory(run.run_id, traj)
     return path
+
+
+def odd_message(rng: random.Random, j: int) -> dict[str, Any]:
+    """A message of some shape the contract allows: calls, answers, errors, extra fields."""
+    kind = rng.choice(["text", "tool", "call", "system", "user_call"])
+    m: dict[str, Any]
+    if kind == "text":
+        m = {"role": rng.choice(["assistant", "user"]), "content": rng.choice(["hi", "", None])}
+        m |= {"reasoning": {"x": 1}, "raw_data": None} if rng.random() < 0.3 else {}
+    elif kind == "system":
+        m = {"role": "system", "content": "policy", "usage": {"prompt_tokens": 3}}
+    elif kind == "tool":
+        m = {"role": "tool", "id": f"c{rng.randint(0, 4)}"}
+        m |= {"content": rng.choice(["ok", "Error: bad", "Err", "error: x", None, ""])}
+        m |= {"error": rng.choice([True, False])} if rng.random() < 0.6 else {}
+    else:
+        calls = [
+            {"id": f"c{rng.randint(0, 4)}", "name": rng.choice([*TOOL_KINDS, "nope"])}
+            | {"arguments": {"a": rng.randint(0, 3), "b": [1, {"c": None}]}}
+            for _ in range(rng.randint(0, 3))
+        ]
+        for call in calls:
+            if rng.random() < 0.3:
+                call["requestor"] = "user"
+            if rng.random() < 0.2:
+                del call["id"]
+        m = {"role": "user" if kind == "user_call" else "assistant", "tool_calls": calls or None}
+    if rng.random() < 0.5:
+        m |= {"turn_idx": j, "cost": rng.choice([0.5, 1, 0]), "timestamp": "2025-01-01"}
+    if rng.random() < 0.4:
+        m["usage"] = {"prompt_tokens": rng.randint(1, 9), "completion_tokens": rng.randint(1, 9)}
+        m["usage"] |= rng.choice([{}, {}, {"total_tokens": 5}, {"completion_tokens": "3"}])
+        m["usage"] |= rng.choice([{}, {}, {"prompt_tokens": 2**63}, {"prompt_tokens": True}])
+    if rng.random() < 0.5:
+        m["schema_version"] = rng.choice(["1.0", "0.9"])
+    return m
+
+
+def odd_trajectory(rng: random.Random, i: int) -> dict[str, Any]:
+    t: dict[str, Any] = {"id": f"w{i}", "task_id": "t1", "termination_reason": "user_stop"}
+    t["messages"] = [odd_message(rng, j) for j in range(rng.randint(0, 12))]
+    if rng.random() < 0.6:
+        t["reward_info"] = {"reward": rng.choice([0.0, 1.0]), "reward_breakdown": {"DB": 1.0}}
+        t["reward_info"]["db_check"] = {"db_match": True, "db_reward": 1.0}
+        t["reward_info"]["diff"] = {"first_divergent_write": {"index": 0}}
+    t |= {"error_modes": ["a"], "info": {"x": 1}} if rng.random() < 0.4 else {}
+    t |= {"trial": 2, "seed": 5, "agent_cost": 1, "duration": 2.5} if rng.random() < 0.5 else {}
+    return Trajectory.model_validate(t).to_json_dict()

@@ -10,14 +10,15 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from taskforge.contracts import Trajectory
+from taskforge.contracts.base import SCHEMA_VERSION
 from taskforge.errors import DataError
 from taskforge.warehouse import Warehouse, get_adapter, ingest_paths, input_files
 from taskforge.warehouse.bench import TOOL_KINDS, synthetic_shards
 from taskforge.warehouse.rows import TrajectoryInput, trajectory_tables, trajectory_uid
-from tests.unit.warehouse.conftest import episodes
+from tests.unit.warehouse.conftest import episodes, odd_trajectory
 
-MSG_COLUMNS = {"role", "content", "turn_idx", "timestamp", "cost", "tool_calls"}
+MSG_COLUMNS = {"role", "content", "turn_idx", "timestamp", "cost", "tool_calls", "id"}
+MSG_COLUMNS |= {"requestor", "error", "usage"}
 TRAJ_COLUMNS = {"id", "task_id", "trial", "seed", "termination_reason", "agent_cost"}
 TRAJ_COLUMNS |= {"user_cost", "duration", "start_time", "error_modes", "reward_info", "messages"}
 
@@ -32,14 +33,22 @@ def _reference(item: TrajectoryInput) -> dict[str, list[dict[str, Any]]]:
     results = {m.get("id"): m for m in messages if m["role"] == "tool"}
     msgs, calls = [], []
     for idx, m in enumerate(messages):
-        usage = m.get("usage") or {}
+        usage = m.get("usage")
+        tokens = {k: v for k, v in (usage or {}).items() if type(v) is int and abs(v) < 2**63}
         extra = {k: v for k, v in m.items() if k not in MSG_COLUMNS}
+        if extra.get("schema_version") == SCHEMA_VERSION:  # the contract's default
+            del extra["schema_version"]
+        two = {"prompt_tokens", "completion_tokens"}
+        if usage is not None and not set(usage) == set(tokens) & two == two:
+            extra["usage"] = usage  # not just the two counts: kept whole
         msgs.append(
             {"traj_uid": item.uid, "idx": idx, "role": m["role"], "content": m.get("content")}
             | {"turn_idx": m.get("turn_idx"), "timestamp": m.get("timestamp")}
-            | {"cost": m.get("cost"), "prompt_tokens": usage.get("prompt_tokens")}
-            | {"completion_tokens": usage.get("completion_tokens")}
+            | {"cost": m.get("cost"), "prompt_tokens": tokens.get("prompt_tokens")}
+            | {"completion_tokens": tokens.get("completion_tokens")}
             | {"n_tool_calls": len(m.get("tool_calls") or ()), "extra": extra or None}
+            | {"tool_call_id": m.get("id"), "requestor": m.get("requestor")}
+            | {"error": m.get("error")}
         )
         for position, call in enumerate(m.get("tool_calls") or ()):
             result = results.get(call.get("id", ""))
@@ -98,54 +107,10 @@ def _rows(table: pa.Table) -> list[dict[str, Any]]:
     return rows
 
 
-def _odd_message(rng: random.Random, j: int) -> dict[str, Any]:
-    """A message of some shape the contract allows: calls, answers, errors, extra fields."""
-    kind = rng.choice(["text", "tool", "call", "system", "user_call"])
-    m: dict[str, Any]
-    if kind == "text":
-        m = {"role": rng.choice(["assistant", "user"]), "content": rng.choice(["hi", "", None])}
-        m |= {"reasoning": {"x": 1}, "raw_data": None} if rng.random() < 0.3 else {}
-    elif kind == "system":
-        m = {"role": "system", "content": "policy", "usage": {"prompt_tokens": 3}}
-    elif kind == "tool":
-        m = {"role": "tool", "id": f"c{rng.randint(0, 4)}"}
-        m |= {"content": rng.choice(["ok", "Error: bad", "Err", "error: x", None, ""])}
-        m |= {"error": rng.choice([True, False])} if rng.random() < 0.6 else {}
-    else:
-        calls = [
-            {"id": f"c{rng.randint(0, 4)}", "name": rng.choice([*TOOL_KINDS, "nope"])}
-            | {"arguments": {"a": rng.randint(0, 3), "b": [1, {"c": None}]}}
-            for _ in range(rng.randint(0, 3))
-        ]
-        for call in calls:
-            if rng.random() < 0.3:
-                call["requestor"] = "user"
-            if rng.random() < 0.2:
-                del call["id"]
-        m = {"role": "user" if kind == "user_call" else "assistant", "tool_calls": calls or None}
-    if rng.random() < 0.5:
-        m |= {"turn_idx": j, "cost": rng.choice([0.5, 1, 0]), "timestamp": "2025-01-01"}
-    if rng.random() < 0.4:
-        m["usage"] = {"prompt_tokens": rng.randint(1, 9), "completion_tokens": rng.randint(1, 9)}
-    return m
-
-
-def _odd_trajectory(rng: random.Random, i: int) -> dict[str, Any]:
-    t: dict[str, Any] = {"id": f"w{i}", "task_id": "t1", "termination_reason": "user_stop"}
-    t["messages"] = [_odd_message(rng, j) for j in range(rng.randint(0, 12))]
-    if rng.random() < 0.6:
-        t["reward_info"] = {"reward": rng.choice([0.0, 1.0]), "reward_breakdown": {"DB": 1.0}}
-        t["reward_info"]["db_check"] = {"db_match": True, "db_reward": 1.0}
-        t["reward_info"]["diff"] = {"first_divergent_write": {"index": 0}}
-    t |= {"error_modes": ["a"], "info": {"x": 1}} if rng.random() < 0.4 else {}
-    t |= {"trial": 2, "seed": 5, "agent_cost": 1, "duration": 2.5} if rng.random() < 0.5 else {}
-    return Trajectory.model_validate(t).to_json_dict()
-
-
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory, seed_tasks: list) -> list[TrajectoryInput]:  # type: ignore[type-arg]
     rng = random.Random(4)
-    raws = [_odd_trajectory(rng, i) for i in range(150)]
+    raws = [odd_trajectory(rng, i) for i in range(150)]
     raws += [t.model_dump(mode="json", exclude_none=True) for t in episodes(seed_tasks[:3], 2)]
     folder = tmp_path_factory.mktemp("shards")
     path = synthetic_shards(folder, 40, seed=9, shard_size=40)["paths"][0]
@@ -173,7 +138,7 @@ def test_no_trajectories_no_rows() -> None:
     tables = trajectory_tables([])
     assert {name: t.num_rows for name, t in tables.items()} == dict.fromkeys(tables, 0)
     empty = TrajectoryInput(
-        "u", "r", None, _odd_trajectory(random.Random(0), 0) | {"messages": []}, {}
+        "u", "r", None, odd_trajectory(random.Random(0), 0) | {"messages": []}, {}
     )
     assert trajectory_tables([empty])["trajectories"].num_rows == 1
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from taskforge.warehouse import Warehouse, WarehouseError
+from taskforge.contracts import Task, Trajectory
+from taskforge.warehouse import Warehouse, WarehouseError, get_adapter, ingest_paths
+from taskforge.warehouse.load import load_trajectories
 from taskforge.warehouse.schema import SCHEMA_VERSION, TABLES
+from tests.unit.warehouse.conftest import make_run, odd_trajectory, write_shard
 
 
 def test_new_warehouse_has_every_table_and_the_version(tmp_path: Path) -> None:
@@ -79,19 +83,63 @@ def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
         assert wh.counts()["task_pools"] == 0
 
 
+def _downgrade(path: Path, version: int) -> duckdb.DuckDBPyConnection:
+    """Turn a new warehouse back into the layout of ``version`` (undoing later migrations)."""
+    con = duckdb.connect(str(path))
+    if version < 4:
+        for name in ("tool_call_id", "requestor", "error"):
+            con.execute(f"ALTER TABLE messages DROP COLUMN {name}")
+    if version < 3:
+        con.execute("DROP TABLE loop_stages")
+    con.execute("DELETE FROM schema_version WHERE version > ?", [version])
+    return con
+
+
 def test_version_2_warehouse_gains_the_loop_stages_table_and_keeps_its_rows(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "v2.duckdb"
     Warehouse.open(path).close()
-    con = duckdb.connect(str(path))  # turn it back into a v2 file, with a pool row
-    con.execute("DROP TABLE loop_stages")
-    con.execute("DELETE FROM schema_version WHERE version = 3")
+    con = _downgrade(path, 2)
     con.execute("INSERT INTO task_pools (pool, round, task_uid) VALUES ('p', 0, 'uid')")
     con.close()
     with pytest.raises(WarehouseError, match="older than"):
         Warehouse.open(path, read_only=True)
     with Warehouse.open(path) as wh:
-        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION == 3
+        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION == 4
         assert wh.counts()["loop_stages"] == 0
         assert wh.counts()["task_pools"] == 1
+
+
+def test_version_3_messages_gain_their_tool_columns_from_extra(tmp_path: Path) -> None:
+    """A v3 warehouse kept a tool message's id, requestor and error (and usage) in ``extra``;
+    the upgrade copies them into their columns and the trajectories read back unchanged."""
+    rng = random.Random(3)
+    trajectories = [Trajectory.model_validate(odd_trajectory(rng, i)) for i in range(30)]
+    task = Task.model_validate({"id": "t1", "user_scenario": {"instructions": "x"}})
+    shard = write_shard(tmp_path / "s.jsonl", make_run("run-3"), [task], trajectories)
+    path = tmp_path / "v3.duckdb"
+    ingest_paths(path, get_adapter("jsonl"), [shard])
+    con = duckdb.connect(str(path))  # store the messages as v3 did: those fields in extra
+    con.execute(
+        "UPDATE messages SET extra = json_merge_patch(coalesce(extra, '{}'), json_object("
+        "'id', tool_call_id, 'requestor', requestor, 'error', error))"
+    )
+    con.execute(
+        "UPDATE messages SET extra = json_merge_patch(extra, json_object('usage', json_object("
+        "'prompt_tokens', prompt_tokens, 'completion_tokens', completion_tokens))) "
+        "WHERE prompt_tokens IS NOT NULL AND completion_tokens IS NOT NULL "
+        "AND (extra->'usage') IS NULL"
+    )
+    con.close()
+    _downgrade(path, 3).close()
+    with Warehouse.open(path) as wh:
+        n_tool = wh.scalar("SELECT count(*) FROM messages WHERE role = 'tool'")
+        assert n_tool > 0
+        assert wh.scalar("SELECT count(tool_call_id) FROM messages WHERE role = 'tool'") == n_tool
+        uids = dict(wh.con.execute("SELECT sim_id, traj_uid FROM trajectories").fetchall())
+        back = load_trajectories(wh, list(uids.values()))
+    for traj in trajectories:
+        assert back[uids[traj.id]].model_dump(exclude_none=True) == traj.model_dump(
+            exclude_none=True
+        )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from taskforge.contracts import Message, Task, TerminationReason, ToolCall, Trajectory
 from taskforge.warehouse import Warehouse, get_adapter, ingest_paths
+from taskforge.warehouse.views import views_current, views_stamp
 from tests.unit.warehouse.conftest import episodes, make_run, write_shard
 
 
@@ -62,3 +65,21 @@ def test_views(tmp_path: Path, seed_tasks: list[Task]) -> None:
     }
     assert rounds == [{"round": 3, "n": 5, "success_rate": 0.4}]
     assert pass_run[0]["n_tasks"] == 2 and pass_run[0]["min_trials"] == 2
+
+
+def test_views_are_recreated_only_when_they_differ_from_the_code(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    Warehouse.open(path).close()
+    con = duckdb.connect(str(path))
+    stamps = con.execute("SELECT DISTINCT comment FROM duckdb_views() WHERE NOT internal")
+    assert stamps.fetchall() == [(views_stamp(),)]
+    con.execute("CREATE OR REPLACE VIEW pass_k_run AS SELECT 1 AS x")  # a user's edit
+    con.close()
+    with Warehouse.open(path, read_only=True) as wh:  # a reader sees the code's views anyway
+        assert "pass_1" in wh.query("SELECT * FROM pass_k_run").columns
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT * FROM pass_k_run").fetchall() == [(1,)]
+    con.close()
+    with Warehouse.open(path) as wh:
+        assert views_current(wh.con)
+        assert "pass_1" in wh.query("SELECT * FROM pass_k_run").columns
