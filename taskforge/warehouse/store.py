@@ -18,6 +18,11 @@ from taskforge.warehouse.schema import MIGRATIONS, SCHEMA_VERSION, TABLES
 DEFAULT_PATH = Path("taskforge.duckdb")
 ENV_VAR = "TASKFORGE_WAREHOUSE"
 LOCK_WAIT_SECONDS = 30.0
+ROW_GROUP_SIZE = 16_384
+"""Rows per DuckDB row group (DuckDB's default: 122,880). DuckDB compresses the strings of a row
+group through one dictionary; smaller groups keep it small, and landing a file of 5,000
+trajectories (100,000 messages) then costs about 25% less CPU, for a file about 45% larger
+(`taskforge bench warehouse`). It is an option of each open, not stored in the file."""
 
 
 def run_sql(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> None:
@@ -69,10 +74,18 @@ def _connect(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnect
     """Open the file, waiting while another process holds the write lock."""
     deadline = time.monotonic() + wait
     delay = 0.05
+    options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}" + (", READ_ONLY" if read_only else "")
+    quoted = str(path).replace("'", "''")
     while True:
+        con = duckdb.connect()
         try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
+            run_sql(con, f"ATTACH '{quoted}' AS warehouse ({options})")
+            run_sql(con, "USE warehouse")
+            return con
+        except BaseException as exc:
+            con.close()
+            if not isinstance(exc, duckdb.IOException):
+                raise
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 raise WarehouseError(f"{path}: cannot open ({exc})") from exc
             time.sleep(delay)
