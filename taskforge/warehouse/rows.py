@@ -92,7 +92,9 @@ def task_uid(task: Task, domain: str) -> str:
 
 def trajectory_uid(run_id: str, raw: Raw) -> str:
     """Content key of a trajectory: its run and its JSON as recorded."""
-    return "traj-" + hashlib.sha256(run_id.encode() + b"\x00" + canonical(raw)).hexdigest()[:24]
+    digest = hashlib.sha256(run_id.encode() + b"\x00")
+    digest.update(canonical(raw))
+    return "traj-" + digest.hexdigest()[:24]
 
 
 def add_run(cols: Columns, run: Run, source_path: str, now: Any) -> None:
@@ -202,34 +204,36 @@ class _Rest:
     extra: list[str | None]
 
 
-def _tokens(usage: Mapping[str, Any], name: str) -> int | None:
-    value = usage.get(name)
-    return value if type(value) is int and _INT64[0] <= value <= _INT64[1] else None
+def _tokens(usage: Mapping[str, Any]) -> tuple[int | None, int | None, bool]:
+    """The two token counts (ints only), and whether ``usage`` is nothing but them."""
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    low, high = _INT64
+    if type(prompt) is not int or not low <= prompt <= high:
+        prompt = None
+    if type(completion) is not int or not low <= completion <= high:
+        completion = None
+    return prompt, completion, len(usage) == 2 and prompt is not None and completion is not None
 
 
 def _rest(messages: Sequence[Raw]) -> _Rest:
     """Token counts (ints only) and each message's other fields as JSON (None if none)."""
     rest = _Rest([], [], [])
-    dumps = orjson.dumps
+    prompts, completions, extras = rest.prompt_tokens, rest.completion_tokens, rest.extra
+    dumps, keys, version = orjson.dumps, _MSG_KEYS, SCHEMA_VERSION
     for m in messages:
         usage = m.get("usage")
-        prompt = completion = None
-        if usage is not None:
-            prompt = _tokens(usage, "prompt_tokens")
-            completion = _tokens(usage, "completion_tokens")
-        rest.prompt_tokens.append(prompt)
-        rest.completion_tokens.append(completion)
-        plain = usage is None or (len(usage) == 2 and None not in (prompt, completion))
-        version = m.get("schema_version", SCHEMA_VERSION)
-        if plain and version == SCHEMA_VERSION and m.keys() <= _MSG_KEYS:
-            rest.extra.append(None)
+        prompt, completion, plain = (None, None, True) if usage is None else _tokens(usage)
+        prompts.append(prompt)
+        completions.append(completion)
+        if plain and m.keys() <= keys and m.get("schema_version", version) == version:
+            extras.append(None)
             continue
-        other = {k: v for k, v in m.items() if k not in _MSG_KEYS}
+        other = {k: v for k, v in m.items() if k not in keys}
         if not plain:
             other["usage"] = usage
-        if version != SCHEMA_VERSION:
-            other["schema_version"] = version
-        rest.extra.append(dumps(other).decode() if other else None)
+        if m.get("schema_version", version) != version:
+            other["schema_version"] = m["schema_version"]
+        extras.append(dumps(other).decode() if other else None)
     return rest
 
 
