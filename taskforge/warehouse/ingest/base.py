@@ -33,7 +33,7 @@ from taskforge.warehouse.rows import (
     trajectory_tables,
     trajectory_uid,
 )
-from taskforge.warehouse.store import Warehouse, insert_staged, run_sql, select_list
+from taskforge.warehouse.store import Warehouse, insert_into, insert_staged, run_sql
 
 
 @dataclass
@@ -361,13 +361,12 @@ def _insert_trajectories(con: Any, staged: Staged, every: bool) -> int:
     n_new = con.execute(f"SELECT count(*) FROM staged_trajectories{only_new}").fetchall()[0][0]
     run_sql(
         con,
-        f"INSERT INTO trajectories SELECT {select_list('trajectories')} "
-        f"FROM staged_trajectories{only_new}",
+        insert_into("trajectories", f"staged_trajectories{only_new}"),
     )
     for table in ("messages", "tool_calls"):
         if staged.tables[table].num_rows and n_new:
             con.register("staged", staged.tables[table])
-            run_sql(con, f"INSERT INTO {table} SELECT {select_list(table)} FROM staged{only_new}")
+            run_sql(con, insert_into(table, f"staged{only_new}"))
             con.unregister("staged")
     if only_new:
         run_sql(con, "DROP TABLE new_uids")
