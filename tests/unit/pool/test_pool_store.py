@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from taskforge.contracts import Curriculum, Task
@@ -15,6 +14,7 @@ from taskforge.pool import build_pool, list_pools, load_pool, pool_from_tasks, u
 from taskforge.warehouse import Warehouse
 from taskforge.warehouse.rows import task_uid
 from taskforge.warehouse.schema import SCHEMA_VERSION
+from tests.unit.warehouse.conftest import downgrade
 
 
 def _snapshot(wh: Warehouse) -> tuple[Any, ...]:
@@ -130,16 +130,11 @@ def test_pool_from_tasks_needs_no_warehouse(targeted: list[Task]) -> None:
 def test_version_1_warehouse_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     Warehouse.open(path).close()
-    con = duckdb.connect(str(path))  # turn it back into a v1 file, with a v1 pool row
-    con.execute("DROP TABLE pool_rounds")
-    con.execute("DROP TABLE loop_stages")
-    for name in ("pattern", "status", "reason", "pass_rate", "n_trials"):
-        con.execute(f"ALTER TABLE task_pools DROP COLUMN {name}")
-    con.execute("DELETE FROM schema_version WHERE version >= 2")
+    con = downgrade(path, 1)  # turn it back into a v1 file, with a v1 pool row
     con.execute("INSERT INTO task_pools VALUES ('old', 0, 'task-x', now())")
     con.close()
     with Warehouse.open(path) as wh:
-        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION == 3
+        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION == 4
         cols = [r[0] for r in wh.con.execute("DESCRIBE task_pools").fetchall()]
         assert cols[-5:] == ["pattern", "status", "reason", "pass_rate", "n_trials"]
         assert wh.con.execute("SELECT pool, status FROM task_pools").fetchall() == [("old", None)]

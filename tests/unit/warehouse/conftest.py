@@ -6,6 +6,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from taskforge.contracts import Message, Run, Task, TerminationReason, Trajectory
@@ -17,6 +18,23 @@ from taskforge.warehouse import ShardWriter
 from taskforge.warehouse.bench import TOOL_KINDS
 
 REPO = Path(__file__).resolve().parents[3]
+
+
+def downgrade(path: Path, version: int) -> duckdb.DuckDBPyConnection:
+    """Turn a new warehouse back into the layout of ``version`` (undoing later migrations);
+    the connection is left open for the caller to add old-layout rows."""
+    con = duckdb.connect(str(path))
+    if version < 4:
+        for name in ("tool_call_id", "requestor", "error"):
+            con.execute(f"ALTER TABLE messages DROP COLUMN {name}")
+    if version < 3:
+        con.execute("DROP TABLE loop_stages")
+    if version < 2:
+        con.execute("DROP TABLE pool_rounds")
+        for name in ("pattern", "status", "reason", "pass_rate", "n_trials"):
+            con.execute(f"ALTER TABLE task_pools DROP COLUMN {name}")
+    con.execute("DELETE FROM schema_version WHERE version > ?", [version])
+    return con
 
 
 def make_run(run_id: str = "run-a", round_: int = 0) -> Run:

@@ -12,7 +12,7 @@ from taskforge.contracts import Task, Trajectory
 from taskforge.warehouse import Warehouse, WarehouseError, get_adapter, ingest_paths
 from taskforge.warehouse.load import load_trajectories
 from taskforge.warehouse.schema import SCHEMA_VERSION, TABLES
-from tests.unit.warehouse.conftest import make_run, odd_trajectory, write_shard
+from tests.unit.warehouse.conftest import downgrade, make_run, odd_trajectory, write_shard
 
 
 def test_new_warehouse_has_every_table_and_the_version(tmp_path: Path) -> None:
@@ -83,24 +83,12 @@ def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
         assert wh.counts()["task_pools"] == 0
 
 
-def _downgrade(path: Path, version: int) -> duckdb.DuckDBPyConnection:
-    """Turn a new warehouse back into the layout of ``version`` (undoing later migrations)."""
-    con = duckdb.connect(str(path))
-    if version < 4:
-        for name in ("tool_call_id", "requestor", "error"):
-            con.execute(f"ALTER TABLE messages DROP COLUMN {name}")
-    if version < 3:
-        con.execute("DROP TABLE loop_stages")
-    con.execute("DELETE FROM schema_version WHERE version > ?", [version])
-    return con
-
-
 def test_version_2_warehouse_gains_the_loop_stages_table_and_keeps_its_rows(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "v2.duckdb"
     Warehouse.open(path).close()
-    con = _downgrade(path, 2)
+    con = downgrade(path, 2)
     con.execute("INSERT INTO task_pools (pool, round, task_uid) VALUES ('p', 0, 'uid')")
     con.close()
     with pytest.raises(WarehouseError, match="older than"):
@@ -132,7 +120,7 @@ def test_version_3_messages_gain_their_tool_columns_from_extra(tmp_path: Path) -
         "AND (extra->'usage') IS NULL"
     )
     con.close()
-    _downgrade(path, 3).close()
+    downgrade(path, 3).close()
     with Warehouse.open(path) as wh:
         n_tool = wh.scalar("SELECT count(*) FROM messages WHERE role = 'tool'")
         assert n_tool > 0
