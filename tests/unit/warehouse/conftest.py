@@ -14,8 +14,9 @@ from taskforge.contracts.io import load_tasks
 from taskforge.env.bench import gold_messages
 from taskforge.env.domains import get_domain
 from taskforge.env.evaluator import Evaluator
-from taskforge.warehouse import ShardWriter
+from taskforge.warehouse import ShardWriter, Warehouse, get_adapter, ingest_paths
 from taskforge.warehouse.bench import TOOL_KINDS
+from taskforge.warehouse.load import load_trajectories
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -137,3 +138,23 @@ def odd_trajectory(rng: random.Random, i: int) -> dict[str, Any]:
     t |= {"error_modes": ["a"], "info": {"x": 1}} if rng.random() < 0.4 else {}
     t |= {"trial": 2, "seed": 5, "agent_cost": 1, "duration": 2.5} if rng.random() < 0.5 else {}
     return Trajectory.model_validate(t).to_json_dict()
+
+
+def ingest_odd(wh_path: Path, n: int, seed: int) -> list[Trajectory]:
+    """Ingest ``n`` odd trajectories (one shard, next to the warehouse) and return them."""
+    rng = random.Random(seed)
+    trajectories = [Trajectory.model_validate(odd_trajectory(rng, i)) for i in range(n)]
+    task = Task.model_validate({"id": "t1", "user_scenario": {"instructions": "x"}})
+    shard = write_shard(wh_path.with_suffix(".jsonl"), make_run("run-o"), [task], trajectories)
+    ingest_paths(wh_path, get_adapter("jsonl"), [shard])
+    return trajectories
+
+
+def assert_read_back(wh: Warehouse, trajectories: list[Trajectory]) -> None:
+    """Every trajectory reads back from the warehouse equal to what was ingested."""
+    uids = dict(wh.con.execute("SELECT sim_id, traj_uid FROM trajectories").fetchall())
+    back = load_trajectories(wh, list(uids.values()))
+    for traj in trajectories:
+        assert back[uids[traj.id]].model_dump(exclude_none=True) == traj.model_dump(
+            exclude_none=True
+        )

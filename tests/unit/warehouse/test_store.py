@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from taskforge.contracts import Task, Trajectory
-from taskforge.warehouse import Warehouse, WarehouseError, get_adapter, ingest_paths
-from taskforge.warehouse.load import load_trajectories
+from taskforge.warehouse import Warehouse, WarehouseError
 from taskforge.warehouse.schema import SCHEMA_VERSION, TABLES
-from tests.unit.warehouse.conftest import downgrade, make_run, odd_trajectory, write_shard
+from tests.unit.warehouse.conftest import assert_read_back, downgrade, ingest_odd
 
 
 def test_new_warehouse_has_every_table_and_the_version(tmp_path: Path) -> None:
@@ -102,12 +99,8 @@ def test_version_2_warehouse_gains_the_loop_stages_table_and_keeps_its_rows(
 def test_version_3_messages_gain_their_tool_columns_from_extra(tmp_path: Path) -> None:
     """A v3 warehouse kept a tool message's id, requestor and error (and usage) in ``extra``;
     the upgrade copies them into their columns and the trajectories read back unchanged."""
-    rng = random.Random(3)
-    trajectories = [Trajectory.model_validate(odd_trajectory(rng, i)) for i in range(30)]
-    task = Task.model_validate({"id": "t1", "user_scenario": {"instructions": "x"}})
-    shard = write_shard(tmp_path / "s.jsonl", make_run("run-3"), [task], trajectories)
     path = tmp_path / "v3.duckdb"
-    ingest_paths(path, get_adapter("jsonl"), [shard])
+    trajectories = ingest_odd(path, 30, seed=3)
     con = duckdb.connect(str(path))  # store the messages as v3 did: those fields in extra
     con.execute(
         "UPDATE messages SET extra = json_merge_patch(coalesce(extra, '{}'), json_object("
@@ -125,9 +118,4 @@ def test_version_3_messages_gain_their_tool_columns_from_extra(tmp_path: Path) -
         n_tool = wh.scalar("SELECT count(*) FROM messages WHERE role = 'tool'")
         assert n_tool > 0
         assert wh.scalar("SELECT count(tool_call_id) FROM messages WHERE role = 'tool'") == n_tool
-        uids = dict(wh.con.execute("SELECT sim_id, traj_uid FROM trajectories").fetchall())
-        back = load_trajectories(wh, list(uids.values()))
-    for traj in trajectories:
-        assert back[uids[traj.id]].model_dump(exclude_none=True) == traj.model_dump(
-            exclude_none=True
-        )
+        assert_read_back(wh, trajectories)
