@@ -4,7 +4,8 @@ Trajectories are flattened from their JSON as recorded (already validated agains
 contract), which is several times faster than dumping pydantic models again. A file's
 trajectories are flattened together, column by column: message fields go through one Arrow
 struct conversion, per-trajectory counts are numpy sums over the message rows, and Python
-touches each message only for what has no column of its own (``extra``) and for tool calls.
+touches each message only for its token counts (ints only: ``usage`` may hold anything), for
+what has no column of its own (``extra``) and for tool calls.
 """
 
 from __future__ import annotations
