@@ -43,11 +43,17 @@ def run_query(wh: Warehouse, query: str) -> pl.DataFrame:
 
 
 def describe_schema(wh: Warehouse) -> list[dict[str, Any]]:
-    """Every table and view with its columns and types."""
+    """Every table and view with its columns and types (a view once: a read-only connection's
+    temporary copy of a stored view shadows it)."""
     frame = wh.query(
-        "SELECT c.table_name AS name, t.table_type AS kind, c.column_name AS column, "
-        "c.data_type AS type FROM information_schema.columns c "
-        "JOIN information_schema.tables t USING (table_schema, table_name) "
-        "WHERE c.table_schema = 'main' ORDER BY t.table_type, c.table_name, c.ordinal_position"
+        "SELECT name, kind, \"column\", type FROM ("
+        "  SELECT c.table_name AS name, t.table_type AS kind, c.column_name AS \"column\", "
+        "  c.data_type AS type, c.ordinal_position AS pos, row_number() OVER ("
+        "    PARTITION BY c.table_name, c.column_name ORDER BY c.table_catalog = 'temp' DESC"
+        "  ) AS copy "
+        "  FROM information_schema.columns c "
+        "  JOIN information_schema.tables t USING (table_catalog, table_schema, table_name) "
+        "  WHERE c.table_schema = 'main') "
+        "WHERE copy = 1 ORDER BY kind, name, pos"
     )
     return frame.to_dicts()

@@ -48,8 +48,12 @@ def test_sql_outputs(tmp_path: Path, tau2_dir: Path) -> None:
     assert code == 0 and len(csv_rows) == len(rows)
     assert set(csv_rows[0]) == {"termination_reason", "n"}
     code, out, _ = _run("sql", "--schema", "--warehouse", str(wh), "--json")
-    names = {(r["name"], r["kind"]) for r in json.loads(out)}
+    schema = json.loads(out)
+    names = {(r["name"], r["kind"]) for r in schema}
     assert ("trajectories", "BASE TABLE") in names and ("pass_k_run", "VIEW") in names
+    columns = [(r["name"], r["column"]) for r in schema]
+    assert len(columns) == len(set(columns))  # a view once, though a reader has a temp copy
+    assert ("messages", "tool_call_id") in columns
 
 
 def test_sql_refuses_writes_and_nothing_changes(tmp_path: Path, tau2_dir: Path) -> None:
