@@ -46,8 +46,8 @@ def describe_schema(wh: Warehouse) -> list[dict[str, Any]]:
     """Every table and view with its columns and types (a view once: a read-only connection's
     temporary copy of a stored view shadows it)."""
     frame = wh.query(
-        "SELECT name, kind, \"column\", type FROM ("
-        "  SELECT c.table_name AS name, t.table_type AS kind, c.column_name AS \"column\", "
+        'SELECT name, kind, "column", type FROM ('
+        '  SELECT c.table_name AS name, t.table_type AS kind, c.column_name AS "column", '
         "  c.data_type AS type, c.ordinal_position AS pos, row_number() OVER ("
         "    PARTITION BY c.table_name, c.column_name ORDER BY c.table_catalog = 'temp' DESC"
         "  ) AS copy "
