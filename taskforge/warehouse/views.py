@@ -1,8 +1,8 @@
 """Standard views and macros: the questions users ask of their trajectories.
 
 They are (re)created when the warehouse is opened read-write and they differ from this code's
-(each stored view's comment carries a hash of them all), so they follow the code; a read-only
-connection gets them as temporary views, so it sees this code's views too.
+(each stored macro's and view's comment carries a hash of them all), so they follow the code;
+a read-only connection gets them as temporary views, so it sees this code's views too.
 """
 
 from __future__ import annotations
@@ -131,24 +131,32 @@ VIEWS = {
 
 
 def views_stamp() -> str:
-    """What every stored view's comment says: a hash of this code's macros and views."""
+    """What every stored macro's and view's comment says: a hash of this code's macros and
+    views (replacing one by hand clears its comment)."""
     text = "\n".join([*MACROS.values(), *(f"{n}: {b}" for n, b in VIEWS.items())])
     return "taskforge views " + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def views_current(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the stored macros and views are this code's (so opening need not recreate them)."""
-    query = "SELECT count(*) FROM duckdb_views() WHERE NOT temporary AND comment = ?"
-    rows = con.execute(query, [views_stamp()]).fetchall()
-    return int(rows[0][0]) == len(VIEWS)
+    query = (
+        "SELECT (SELECT count(*) FROM duckdb_views() WHERE NOT temporary AND comment = $stamp), "
+        "(SELECT count(DISTINCT function_name) FROM duckdb_functions() "
+        "WHERE NOT internal AND comment = $stamp)"
+    )
+    views, macros = con.execute(query, {"stamp": views_stamp()}).fetchall()[0]
+    return (int(views), int(macros)) == (len(VIEWS), len(MACROS))
 
 
 def create_views(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> None:
     """Create or replace every macro and view (as temporary ones on a read-only connection)."""
     temp = "TEMP " if temporary else ""
-    for statement in MACROS.values():
+    stamp = views_stamp()
+    for name, statement in MACROS.items():
         run_sql(con, statement.replace("CREATE OR REPLACE ", f"CREATE OR REPLACE {temp}", 1))
+        if not temporary:
+            run_sql(con, f"COMMENT ON MACRO {name} IS '{stamp}'")
     for name, body in VIEWS.items():
         run_sql(con, f"CREATE OR REPLACE {temp}VIEW {name} AS {body}")
         if not temporary:
-            run_sql(con, f"COMMENT ON VIEW {name} IS '{views_stamp()}'")
+            run_sql(con, f"COMMENT ON VIEW {name} IS '{stamp}'")

@@ -83,3 +83,13 @@ def test_views_are_recreated_only_when_they_differ_from_the_code(tmp_path: Path)
     with Warehouse.open(path) as wh:
         assert views_current(wh.con)
         assert "pass_1" in wh.query("SELECT * FROM pass_k_run").columns
+
+
+def test_a_macro_edited_by_hand_is_restored(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    Warehouse.open(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("CREATE OR REPLACE MACRO is_success(r) AS false")  # the views stay stamped
+    con.close()
+    with Warehouse.open(path) as wh:
+        assert wh.scalar("SELECT is_success(1.0)") is True
