@@ -38,7 +38,17 @@ REGISTRY: dict[str, dict[str, str]] = {
     "agreement": {
         "llm": "taskforge.synthesis.agreement:AgreementCheck",
     },
+    "nl_judge": {
+        "llm": "taskforge.rewards.nl_judge:nl_judge_from_config",
+    },
+    # trainers live outside the core; named here, imported only when a loop trains
+    "trainer": {
+        "verl": "trainer_adapters.verl.trainer:VerlTrainer",
+    },
 }
+
+PLUGGABLE: frozenset[str] = frozenset({"trainer"})
+"""Kinds that also accept a ``package.module:Class`` path, for third-party implementations."""
 
 
 def names(kind: str) -> list[str]:
@@ -50,11 +60,18 @@ def resolve(kind: str, name: str) -> Any:
     """The class (or factory) registered as ``name`` for ``kind``."""
     if kind not in REGISTRY:
         raise DataError(f"unknown stage kind {kind!r}; known: {', '.join(sorted(REGISTRY))}")
-    if name not in REGISTRY[kind]:
+    path = REGISTRY[kind].get(name)
+    if path is None and kind in PLUGGABLE and ":" in name:
+        path = name
+    if path is None:
         known = ", ".join(names(kind))
-        raise DataError(f"unknown {kind} {name!r}; known: {known}")
-    module, attr = REGISTRY[kind][name].split(":")
-    return getattr(importlib.import_module(module), attr)
+        more = " (or a package.module:Class path)" if kind in PLUGGABLE else ""
+        raise DataError(f"unknown {kind} {name!r}; known: {known}{more}")
+    module, attr = path.split(":", 1)
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise DataError(f"{kind} {name!r}: cannot import {path} ({exc})") from exc
 
 
 def build(kind: str, name: str, **kwargs: Any) -> Any:

@@ -16,6 +16,7 @@ from taskforge.cli import (
     rewards,
     rollout,
     schemas,
+    serve,
     sql,
     synthesize,
     tasks,
@@ -41,6 +42,7 @@ app.add_typer(ingest.app, name="ingest")
 app.add_typer(rewards.app, name="rewards")
 app.add_typer(pool.app, name="pool")
 app.add_typer(export.app, name="export")
+app.add_typer(serve.app, name="serve")
 app.command("sql")(sql.sql)
 app.command("rollout")(rollout.rollout)
 app.command("mine")(mine.mine)

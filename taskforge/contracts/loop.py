@@ -37,15 +37,26 @@ class MiningSettings(Contract):
 
 
 class TrainingSettings(Contract):
-    """The trainer's knobs (``trainer: verl``; a GPU machine with vllm)."""
+    """The trainer's knobs (``trainer: verl`` on a GPU machine with vllm; ``trl-cpu`` here)."""
 
     model: str | None = Field(
-        default=None, description="SFT checkpoint (path or hub id) every RAFT round starts from."
+        default=None,
+        description="SFT checkpoint (path or hub id) every RAFT round starts from; trl-cpu: "
+        "a GGUF file or HF folder, default the bundled SmolLM2-135M-Instruct.",
     )
     gpus: int = Field(default=8, ge=1, description="GPUs per node.")
     rollout_n: int = Field(default=8, ge=1, description="GRPO samples per prompt.")
     batch_size: int = Field(default=32, ge=1, description="Prompts per training batch.")
     epochs: int = Field(default=3, ge=1, description="Epochs over the round's pool.")
+    steps: int | None = Field(
+        default=None, ge=1, description="Stop after this many optimizer steps (None: epochs)."
+    )
+    learning_rate: float | None = Field(
+        default=None, gt=0, description="Optimizer learning rate (None: the trainer's default)."
+    )
+    max_completion_tokens: int = Field(
+        default=64, ge=1, description="Most tokens per sampled completion (trl-cpu)."
+    )
     dry_run: bool = Field(
         default=False,
         description="Render the training command and check it against verl's config, "
@@ -89,13 +100,14 @@ class LoopConfig(Contract):
         default=["hf", "tau2", "verl"],
         description="Exports per round (verl: the adapter's parquet, configs and launch README).",
     )
-    trainer: Literal["none", "verl"] = Field(
+    trainer: str = Field(
         default="none",
         description="none: no training (the policy is unchanged between rounds); verl: GRPO "
-        "through trainer_adapters/verl on the round's verl export.",
+        "through trainer_adapters/verl on the round's verl export (GPU); trl-cpu: GRPO with "
+        "TRL on CPU on the local model; or a package.module:Class trainer.",
     )
     training: TrainingSettings = Field(
-        default_factory=TrainingSettings, description="Training settings (trainer: verl)."
+        default_factory=TrainingSettings, description="Training settings of the trainer."
     )
     schema_version: str = Field(
         default=SCHEMA_VERSION, description="Version of the taskforge contracts."
@@ -103,6 +115,8 @@ class LoopConfig(Contract):
 
     @model_validator(mode="after")
     def _trainer_has_what_it_needs(self) -> LoopConfig:
-        if self.trainer == "verl" and (self.training.model is None or "verl" not in self.exports):
-            raise ValueError("trainer verl needs training.model and `verl` in exports")
+        if self.trainer != "none":
+            from taskforge.loop.trainer import check_trainer
+
+            check_trainer(self)
         return self

@@ -401,7 +401,7 @@ class LLMClient:
     def _cache_payload(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, params: dict
     ) -> dict[str, Any]:
-        return {
+        payload = {
             "v": CACHE_FORMAT,
             "model": self.role.model,
             "api_base": self.role.api_base,
@@ -409,6 +409,9 @@ class LLMClient:
             "tools": tools,
             "params": params,
         }
+        if tools and self.role.tool_choice is not None:
+            payload["tool_choice"] = self.role.tool_choice
+        return payload
 
     @staticmethod
     def _cache_entry(completion: Completion) -> dict[str, Any]:
@@ -485,6 +488,8 @@ class LLMClient:
         }
         if tools:
             kwargs["tools"] = tools
+            if self.role.tool_choice is not None:
+                kwargs["tool_choice"] = self.role.tool_choice
         if metadata:
             kwargs["metadata"] = dict(metadata)
         if self.role.api_base is not None:

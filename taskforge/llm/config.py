@@ -109,6 +109,11 @@ class RoleConfig(BaseModel):
         default=1.0, ge=0, description="First retry waits up to this long; doubles each retry."
     )
     backoff_max_s: float = Field(default=30.0, ge=0, description="Longest wait between retries.")
+    tool_choice: str | None = Field(
+        default=None,
+        description="tool_choice sent with calls that offer tools ('auto', 'required'); None "
+        "leaves it out. llama.cpp's function-calling chat format ignores tools without it.",
+    )
     cache: bool = Field(
         default=True, description="Use the on-disk completion cache for this role (if any)."
     )
@@ -190,7 +195,7 @@ DEFAULT_CONFIG = LLMConfig()
 
 
 def packaged_config(name: str) -> Path:
-    """Path of a config shipped with taskforge: ``offline`` or ``example``."""
+    """Path of a config shipped with taskforge: ``offline``, ``local`` or ``example``."""
     path = Path(str(resources.files("taskforge.llm") / "configs" / f"llm.{name}.yaml"))
     if not path.exists():
         raise DataError(f"{path}: no packaged LLM config named {name!r}")

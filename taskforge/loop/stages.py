@@ -15,7 +15,7 @@ from typing import Any
 
 from taskforge.contracts import Lineage, Task
 from taskforge.contracts.io import load_tasks, write_atomic, write_tasks
-from taskforge.errors import DataError, TaskforgeError
+from taskforge.errors import DataError
 from taskforge.loop.context import LoopContext
 
 Stage = Callable[[LoopContext, int], dict[str, Any]]
@@ -253,78 +253,60 @@ def _export_verl(ctx: LoopContext, pool_: Any, tasks: list[Task], out: Path) -> 
 
 
 def train(ctx: LoopContext, round_: int) -> dict[str, Any]:
-    """GRPO through the verl adapter on the round's verl export; with no trainer configured,
-    say so (never pretend)."""
+    """Train the policy on the round's pool with the configured trainer (found by name in the
+    registry: ``verl``, ``trl-cpu``...); with no trainer configured, say so (never pretend)."""
+    from taskforge.loop.trainer import TrainRequest, load_trainer
+
     if ctx.config.trainer == "none":
         return {
             "status": "skipped",
             "reason": "no trainer configured (trainer: none); the policy is unchanged between "
             "rounds",
         }
-    from trainer_adapters.verl.launch import prepare, run_plan
-
-    # composes the overrides into verl's own config: a bad one fails here, before any GPU work
-    launch, _ = prepare(_launch_request(ctx, round_))
-    if ctx.config.training.dry_run:
-        return {"status": "dry-run", "command": launch.shell(), "run": launch.run}
-    code = run_plan(launch)
-    if code != 0:
-        raise TaskforgeError(f"round {round_}: training exited with {code}: {launch.shell()}")
-    done = {"status": "done", "command": launch.shell(), "run": launch.run}
-    return {**done, "checkpoint": _latest_hf_checkpoint(ctx.round_dir(round_) / "train")}
-
-
-SAVE_HF_MODEL = (
-    "actor_rollout_ref.actor.checkpoint.save_contents=['model','optimizer','extra','hf_model']"
-)
-"""On-policy rounds continue from the last round's weights: have verl save them in HF form."""
-
-
-def _latest_hf_checkpoint(run_dir: Path) -> str | None:
-    """verl's last saved actor in Hugging Face form (``global_step_N/actor/huggingface``)."""
-    latest = run_dir / "checkpoints" / "latest_checkpointed_iteration.txt"
-    if not latest.exists():
-        return None
-    step = latest.read_text().strip()
-    path = run_dir / "checkpoints" / f"global_step_{step}" / "actor" / "huggingface"
-    return str(path) if (path / "config.json").exists() else None
-
-
-def _launch_request(ctx: LoopContext, round_: int) -> Any:
-    """RAFT: every round from the SFT checkpoint; on-policy: from the last round's checkpoint."""
-    from trainer_adapters.verl.launch import LaunchRequest
-
-    settings = ctx.config.training
-    model = settings.model or ""  # the config's validator requires it with trainer verl
-    extra = list(settings.extra)
-    if ctx.config.mode == "on-policy":
-        extra.append(SAVE_HF_MODEL)
-        if round_ > 1:
-            model = ctx.output(round_ - 1, "train").get("checkpoint") or model
-    return LaunchRequest(
-        exports=[ctx.round_dir(round_) / "export" / "verl"],
-        model=model, run_dir=ctx.round_dir(round_) / "train", mode=ctx.config.mode,
-        round=round_, user_config=ctx.config.llm_config, gpus=settings.gpus,
-        rollout_n=settings.rollout_n, batch_size=settings.batch_size, epochs=settings.epochs,
-        extra=extra,
+    previous = ctx.outputs.get((round_ - 1, "train"), {})
+    request = TrainRequest(
+        round=round_, mode=ctx.config.mode,
+        tasks=_training_pool(ctx, round_),
+        db_path=ctx.db_path, domain=ctx.config.domain, reward_spec=ctx.config.reward_spec,
+        settings=ctx.config.training, run_dir=ctx.round_dir(round_) / "train",
+        seed=ctx.config.seed * 1000 + round_,
+        exports={k: ctx.round_dir(round_) / "export" / k for k in ctx.config.exports},
+        init_checkpoint=previous.get("checkpoint") if ctx.config.mode == "on-policy" else None,
+        llm_config=ctx.config.llm_config, command=ctx.command,
     )  # fmt: skip
+    result = load_trainer(ctx.config.trainer)().train(request)
+    return result.to_json()
+
+
+def _training_pool(ctx: LoopContext, round_: int) -> list[Task]:
+    """The round's pool as the exports hold it (RAFT: the union so far; on-policy: its own)."""
+    from taskforge.pool import select_pool
+    from taskforge.warehouse import Warehouse
+
+    with Warehouse.open(ctx.warehouse, read_only=True) as wh:
+        _, tasks = select_pool(wh, ctx.config.name, round_, union=ctx.config.mode == "raft")
+    return tasks
 
 
 def ingest(ctx: LoopContext, round_: int) -> dict[str, Any]:
-    """Ingest the trainer's rollouts (verl dumps and the agent loop's JSONL) when it ran."""
+    """Ingest the rollouts the trainer wrote (verl dumps, taskforge JSONL...) when it ran."""
     from taskforge.warehouse import get_adapter, ingest_paths, input_files
 
     trained = ctx.output(round_, "train")
     if trained["status"] != "done":
         return {"status": "skipped", "reason": f"training {trained['status']}: no rollouts"}
-    rollouts = Path(trained["run"]["rollout_data_dir"])
-    if not rollouts.exists():
-        raise DataError(f"{rollouts}: training finished but wrote no rollout data")
-    adapter = get_adapter("verl")
-    results = ingest_paths(ctx.warehouse, adapter, input_files(adapter, [rollouts]))
+    files = new = 0
+    for kind, where in trained.get("rollouts", []):
+        rollouts = Path(where)
+        if not rollouts.exists():
+            raise DataError(f"{rollouts}: training finished but wrote no rollout data")
+        adapter = get_adapter(kind)
+        results = ingest_paths(ctx.warehouse, adapter, input_files(adapter, [rollouts]))
+        files += len(results)
+        new += sum(r.n_new for r in results)
     return {
         "status": "done",
-        "rollouts": str(rollouts),
-        "files": len(results),
-        "new_trajectories": sum(r.n_new for r in results),
+        "rollouts": [where for _, where in trained.get("rollouts", [])],
+        "files": files,
+        "new_trajectories": new,
     }

@@ -65,6 +65,7 @@ def run_rollout(
 ) -> dict[str, Any]:
     """Play the rollout's missing episodes, ingest its shard, and summarise the run."""
     from taskforge.llm import load_llm_config
+    from taskforge.rewards.nl_judge import nl_judge_from_config
     from taskforge.rollout.offline_agents import register_scripted_agents
 
     dom = get_domain(request.domain)
@@ -79,7 +80,8 @@ def run_rollout(
         on_start(len(tasks) * request.trials)
     rewards: list[float] = []
     hooks = _hooks(db, config, rewards, on_episode)
-    runner = EpisodeRunner(dom.toolkit_cls, db, *_clients(config, request))
+    nl_judge = nl_judge_from_config(config, use_cache=request.cache)  # None: judge is offline
+    runner = EpisodeRunner(dom.toolkit_cls, db, *_clients(config, request), nl_judge=nl_judge)
     tools = _tools(dom, request.tool_schemas)
     shard = asyncio.run(play(plan, runner, dom, tools, request.concurrency, hooks))
     return _ingest_and_summarise(request, plan, shard, len(rewards))
@@ -149,6 +151,8 @@ def _plan(request: RolloutRequest, tasks: list[Task], db: Any, config: Any) -> R
         "policy": config.policy.model_dump(mode="json"),
         "user": config.user.model_dump(mode="json"),
     }
+    if not config.judge.is_offline:  # it decides the NL assertions, so the rewards
+        roles["judge"] = config.judge.model_dump(mode="json")
     run_id = make_run_id(tasks, db, roles, request.trials, request.seed, request.round)
     run = Run(
         run_id=run_id,

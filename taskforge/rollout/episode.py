@@ -11,15 +11,16 @@ run in a fresh per-episode environment, and the episode is scored at the end.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, Protocol
 
-from taskforge.contracts import Message, Task, TerminationReason, Trajectory
+from taskforge.contracts import Message, RewardInfo, Task, TerminationReason, Trajectory
 from taskforge.env.db import Database
 from taskforge.env.environment import Environment
-from taskforge.env.evaluator import Evaluator
+from taskforge.env.evaluator import Evaluator, NLJudge
 from taskforge.env.toolkit import Toolkit
 from taskforge.llm.client import episode_metadata
 from taskforge.rollout.prompts import GREETING, STOP, has_stop_token
@@ -66,16 +67,26 @@ class _State:
 
 
 class EpisodeRunner:
-    """Plays episodes of one domain on one base DB with an agent and a user model."""
+    """Plays episodes of one domain on one base DB with an agent and a user model.
+
+    With an ``nl_judge`` the episodes' NL assertions are judged (their verdicts land in the
+    reward info); the evaluation then runs in a worker thread, so that the judge's calls do not
+    hold up the other episodes of the event loop. Without one they are skipped.
+    """
 
     def __init__(
-        self, toolkit_cls: type[Toolkit], db: Database, agent: ChatModel, user: ChatModel
+        self,
+        toolkit_cls: type[Toolkit],
+        db: Database,
+        agent: ChatModel,
+        user: ChatModel,
+        nl_judge: NLJudge | None = None,
     ) -> None:
         self.toolkit_cls = toolkit_cls
         self.db = db
         self.agent = agent
         self.user = user
-        self.evaluator = Evaluator(toolkit_cls, db)
+        self.evaluator = Evaluator(toolkit_cls, db, nl_judge)
 
     async def run(self, spec: EpisodeSpec) -> Trajectory:
         """Play and score one episode."""
@@ -87,7 +98,13 @@ class EpisodeRunner:
             await self._user_turn(spec, state, meta)
             while state.termination is None and await self._agent_turn(spec, state, env, meta):
                 pass
-        return self._finish(spec, state, start, time.perf_counter() - clock)
+        assert state.termination is not None
+        seconds, evaluate = time.perf_counter() - clock, self.evaluator.evaluate
+        if self.evaluator.nl_judge is None:
+            info = evaluate(spec.task, state.messages, state.termination)
+        else:
+            info = await asyncio.to_thread(evaluate, spec.task, state.messages, state.termination)
+        return self._finish(spec, state, info, start, seconds)
 
     async def _user_turn(self, spec: EpisodeSpec, state: _State, meta: dict[str, Any]) -> None:
         try:
@@ -156,10 +173,9 @@ class EpisodeRunner:
         )
 
     def _finish(
-        self, spec: EpisodeSpec, state: _State, start: datetime, seconds: float
+        self, spec: EpisodeSpec, state: _State, info: RewardInfo, start: datetime, seconds: float
     ) -> Trajectory:
         assert state.termination is not None
-        info = self.evaluator.evaluate(spec.task, state.messages, state.termination)
         return Trajectory(
             id=spec.episode_id,
             task_id=spec.task.id,

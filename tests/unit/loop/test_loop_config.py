@@ -53,3 +53,15 @@ def test_trainer_verl_needs_a_model_and_the_verl_export(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="`verl` in exports"):
         load_loop_config(path)
     assert load_loop_config(None, trainer="verl", training={"model": "m"}).trainer == "verl"
+
+
+def test_trainers_are_found_by_name_or_by_a_dotted_path(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text("trainer: nope\n")
+    with pytest.raises(DataError, match="unknown trainer 'nope'; known: verl"):
+        load_loop_config(path)
+    path.write_text("trainer: 'no.such.module:Trainer'\n")
+    with pytest.raises(DataError, match=r"cannot import no\.such\.module:Trainer"):
+        load_loop_config(path)
+    dotted = "trainer_adapters.verl.trainer:VerlTrainer"
+    assert load_loop_config(None, trainer=dotted, training={"model": "m"}).trainer == dotted
