@@ -188,10 +188,30 @@ def _parse_word(text: str) -> tuple[bool, str] | None:
     return met, " ".join(reason.split())[:500]
 
 
+_NEGATIONS = frozenset({"not", "no", "false", "never", "unmet", "isn", "doesn", "didn"})
+
+
+def _parse_sentence(text: str) -> tuple[bool, str] | None:
+    """A verdict from a first sentence that calls the statement true or false.
+
+    Small models answer "The conversation shows that the statement is true." instead of a
+    first-word YES: a first sentence with ``true`` (or ``yes``) and no negation reads as met,
+    one with ``false``, or ``true`` negated, as not met; any other sentence is unreadable.
+    """
+    sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+    words = {w.lower() for w in _WORD.findall(sentence)}
+    reason = " ".join(sentence.split())[:500]
+    if "false" in words or (words & {"true", "yes"} and words & _NEGATIONS):
+        return False, reason
+    if words & {"true", "yes"}:
+        return True, reason
+    return None
+
+
 def parse_verdict(text: str) -> tuple[bool, str] | None:
     """``(met, reason)`` read leniently from a judge's answer; None when it cannot be read."""
     cleaned = _THINK.sub("", text or "").strip()
-    return _parse_json(cleaned) or _parse_word(cleaned)
+    return _parse_json(cleaned) or _parse_word(cleaned) or _parse_sentence(cleaned)
 
 
 # -- sync over async ---------------------------------------------------------------------------

@@ -90,6 +90,8 @@ def episode(seed_tasks: list[Task], shipped_db, retail):  # type: ignore[no-unty
         ("The agent did things.", None),
         ("", None),
         ("{not json} maybe", None),
+        ("The conversation shows that the statement is true.", True),
+        ("The statement is not true, the order was kept.", False),
     ],
 )
 def test_verdicts_are_parsed_leniently(text: str, met: bool | None) -> None:
