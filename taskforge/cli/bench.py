@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -135,18 +136,58 @@ def _one_core() -> Iterator[int | None]:
 
 @app.command("mining")
 def mining(
-    bench: Path = typer.Option(
-        Path("datasets/failure-bench/failures.jsonl.gz"), "--bench", help="Labeled failures."
+    bench: Path | None = typer.Option(
+        None,
+        "--bench",
+        help="Labeled failures (default: datasets/failure-bench/failures.jsonl.gz of the "
+        "repository taskforge is installed from).",
     ),
     embedder: str = typer.Option("minilm", "--embedder", help="minilm | hashing"),
-    min_cluster_size: int = typer.Option(10, "--min-cluster-size", min=2),
+    min_cluster_size: int | None = typer.Option(
+        None,
+        "--min-cluster-size",
+        min=2,
+        help="HDBSCAN's (default 10; with --judge llm half the sample's share per label).",
+    ),
+    judge: str = typer.Option(
+        "diagnostic",
+        "--judge",
+        help="diagnostic: mine the whole benchmark; llm: the config's judge on a sample, "
+        "beside the diagnostic judge on the same sample.",
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="LLM config whose judge role judges (--judge llm)."
+    ),
+    local: bool = typer.Option(
+        False, "--local", help="Start the local model server for the run and judge with it."
+    ),
+    sample: int = typer.Option(60, "--sample", min=2, help="Failures judged (--judge llm)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sample (--judge llm)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Mined taxonomy vs the failure benchmark's labels (ARI, NMI, purity), with a baseline."""
+    from taskforge.mining.bench import JudgeBenchOptions, default_bench_path
+
+    path = default_bench_path() if bench is None else bench
+    if not path.exists():
+        fail(f"{path}: no such file (generate it with `taskforge bench failures`)")
+    if judge == "llm":
+        if local == (config is not None):
+            fail("--judge llm needs exactly one of --config LLM.yaml and --local")
+        options = JudgeBenchOptions(sample, seed, embedder, min_cluster_size)
+        _mining_llm(path, config, options, as_json)
+        return
+    if judge != "diagnostic":
+        fail(f"--judge: expected diagnostic or llm, got {judge!r}")
+    if local or config is not None:
+        fail("--config and --local go with --judge llm")
+    _mining_diagnostic(path, embedder, min_cluster_size or 10, as_json)
+
+
+def _mining_diagnostic(bench: Path, embedder: str, min_cluster_size: int, as_json: bool) -> None:
+    """``bench mining``: the whole benchmark mined with the diagnostic judge."""
     from taskforge.mining.bench import run_mining_bench
 
-    if not bench.exists():
-        fail(f"{bench}: no such file (generate it with `taskforge bench failures`)")
     with console.status("mining the failure benchmark"):
         report = run_mining_bench(bench, embedder, min_cluster_size)
     if as_json:
@@ -159,6 +200,78 @@ def mining(
         f"baseline (tool-call n-grams + k-means): ARI {base['ari']}, NMI {base['nmi']}, "
         f"purity {base['purity']}\n"
         f"{report['judgments_embedded_and_clustered_per_s']} judgments embedded and clustered/s",
+        soft_wrap=True,
+    )
+
+
+def _mining_llm(bench: Path, config: Path | None, options: Any, as_json: bool) -> None:
+    """``bench mining --judge llm``: the LLM judge on a sample, a progress bar over it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from taskforge.env.domains import get_domain
+    from taskforge.mining.bench import run_judge_bench
+    from taskforge.mining.judge import LLMJudge
+
+    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
+    with _judge_client(config) as client:
+        judge = LLMJudge(client, toolkit_cls=get_domain("retail").toolkit_cls)
+        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
+            task = bar.add_task(f"judging with {client.role.model}", total=options.sample)
+            report = run_judge_bench(
+                bench, judge, options, lambda done, n: bar.update(task, completed=done, total=n)
+            )
+    if as_json:
+        emit_json(report)
+    else:
+        _print_judge_report(report)
+
+
+@contextmanager
+def _judge_client(config: Path | None) -> Iterator[Any]:
+    """The judge role's client: from ``config``, or (None) on a local server started here."""
+    from taskforge.llm import load_llm_config, make_clients
+    from taskforge.llm.config import LLMConfig
+
+    if config is not None:
+        yield make_clients(load_llm_config(config), roles=("judge",))["judge"]
+        return
+    from taskforge.llm.local import LocalServer, ServerOptions, free_port, local_llm_config
+
+    with tempfile.TemporaryDirectory(prefix="taskforge-bench-local-") as tmp:
+        log = Path(tmp) / "server.log"
+        with console.status("starting the local model server"):
+            server = LocalServer(ServerOptions(port=free_port()), log_path=log).start()
+        try:
+            data = local_llm_config(server.api_base, None)
+            yield make_clients(LLMConfig.model_validate(data), roles=("judge",))["judge"]
+        finally:
+            server.stop()
+
+
+def _print_judge_report(report: dict[str, Any]) -> None:
+    """The human-readable lines of ``bench mining --judge llm``."""
+    llm, diag, base = (
+        report["llm_judge"],
+        report["diagnostic_judge"],
+        report["baseline_tool_ngrams"],
+    )
+    counts, secs, tokens = report["judgments"], report["seconds"], report["tokens"] or {}
+    sample = report["sample"]
+    console.print(
+        f"sample: {sample['n']} failures ({sample['per_label']}), seed {sample['seed']}, "
+        f"{sample['embedder']}, min cluster size {sample['min_cluster_size']}\n"
+        f"LLM judge ({report['judge_model']}): ARI {llm['ari']}, NMI {llm['nmi']}, "
+        f"purity {llm['purity']}, {llm['n_clusters']} clusters; categories ARI "
+        f"{llm['category']['ari']}\n"
+        f"diagnostic judge, same sample: ARI {diag['ari']}, NMI {diag['nmi']}, "
+        f"purity {diag['purity']}; categories ARI {diag['category']['ari']}\n"
+        f"baseline (tool-call n-grams + k-means), same sample: ARI {base['ari']}, "
+        f"NMI {base['nmi']}, purity {base['purity']}\n"
+        f"judgments: {counts['ok']} ok, {counts['unparseable']} unparseable, "
+        f"{counts['call_failed']} failed calls, {counts['crashed']} crashed\n"
+        f"{secs['judge_per_failure']} s per failure ({secs['judge_total']} s in all); tokens "
+        f"{tokens.get('prompt_tokens', 0):,} prompt + {tokens.get('completion_tokens', 0):,} "
+        f"completion ({tokens.get('completion_tokens_per_s')} completion tokens/s)",
         soft_wrap=True,
     )
 
@@ -226,3 +339,46 @@ def synthesis(
     )
     if report["llm"]:
         console.print(f"LLM: {report['llm']}")
+
+
+@app.command(
+    "train",
+    epilog="Example: taskforge bench train --steps 6 --n-eval 8 --json  (needs the local extra)",
+)
+def train(
+    trainer: str = typer.Option("trl-cpu", "--trainer", help="A trainer with a bench (trl-cpu)."),
+    steps: int = typer.Option(6, "--steps", min=1, help="GRPO optimizer steps."),
+    n_train: int = typer.Option(8, "--n-train", min=1, help="Easy generated training tasks."),
+    n_eval: int = typer.Option(8, "--n-eval", min=1, help="Easy generated evaluation tasks."),
+    rollout_n: int = typer.Option(4, "--rollout-n", min=2, help="GRPO samples per prompt."),
+    seed: int = typer.Option(0, "--seed", help="Seed of tasks, sampling and training."),
+    spec: str = typer.Option("raft", "--spec", help="Reward spec (preset or file)."),
+    db_path: Path | None = typer.Option(None, "--db", help="Task DB (default: bundled DB)."),
+    out: Path = typer.Option(Path("bench-train"), "--out", help="Checkpoints and logs."),
+    domain: str = DOMAIN_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """pass^1 and mean reward on a fixed set of easy tasks before and after N GRPO steps."""
+    from taskforge.contracts.loop import TrainingSettings
+    from taskforge.loop.trainer import load_trainer
+
+    runner = load_trainer(trainer)()
+    if not hasattr(runner, "bench"):
+        fail(f"--trainer {trainer}: this trainer has no CPU benchmark")
+    dom = get_domain(domain)
+    settings = TrainingSettings(rollout_n=rollout_n, batch_size=2, steps=steps)
+    report = runner.bench(
+        n_train=n_train, n_eval=n_eval, db_path=db_path or dom.default_db_path, domain=domain,
+        spec=spec, steps=steps, seed=seed, run_dir=out, settings=settings,
+    )  # fmt: skip
+    if as_json:
+        emit_json(report)
+        return
+    before, after = report["before"], report["after"]
+    console.print(
+        f"{report['n_eval']} eval tasks, {steps} GRPO steps on {report['n_train']} tasks\n"
+        f"before: pass^1 {before['pass1']:.3f}, mean reward {before['mean_reward']:.3f}\n"
+        f"after:  pass^1 {after['pass1']:.3f}, mean reward {after['mean_reward']:.3f}\n"
+        f"mean reward per step: {', '.join(f'{r:.3f}' for r in report['reward_per_step'])}",
+        soft_wrap=True,
+    )

@@ -9,9 +9,12 @@ ingest the trainer's rollouts. Round 0 is the seed pool. Every stage writes its 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from taskforge.contracts import Lineage, Task
 from taskforge.contracts.io import load_tasks, write_atomic, write_tasks
@@ -22,22 +25,52 @@ Stage = Callable[[LoopContext, int], dict[str, Any]]
 
 
 def rollout(ctx: LoopContext, round_: int) -> dict[str, Any]:
-    """Play the current policy on the previous round's pool, k trials, into the warehouse."""
+    """Play the current policy on the previous round's pool, k trials, into the warehouse.
+
+    When the previous round trained a policy the local server can serve (``policy_model``, a
+    GGUF file), this round plays that checkpoint: the server starts for the rollout and the
+    config's policy role points at it.
+    """
     from taskforge.rollout.api import RolloutRequest, run_rollout
 
-    request = RolloutRequest(
-        tasks_path=Path(ctx.output(round_ - 1, "pool")["tasks_file"]),
-        db_path=ctx.db_path,
-        trials=ctx.config.trials,
-        config_path=ctx.config.llm_config,
-        concurrency=ctx.config.concurrency,
-        seed=ctx.config.seed,
-        out_dir=ctx.round_dir(round_) / "rollouts",
-        warehouse=ctx.warehouse,
-        domain=ctx.config.domain,
-        round=round_,
-    )
-    return run_rollout(request)
+    with _trained_policy(ctx, round_) as llm_config:
+        request = RolloutRequest(
+            tasks_path=Path(ctx.output(round_ - 1, "pool")["tasks_file"]),
+            db_path=ctx.db_path, trials=ctx.config.trials, config_path=llm_config,
+            concurrency=ctx.config.concurrency, seed=ctx.config.seed,
+            out_dir=ctx.round_dir(round_) / "rollouts", warehouse=ctx.warehouse,
+            domain=ctx.config.domain, round=round_,
+        )  # fmt: skip
+        return run_rollout(request)
+
+
+@contextmanager
+def _trained_policy(ctx: LoopContext, round_: int) -> Iterator[Path | None]:
+    """The round's LLM config: the loop's, or with the policy on last round's checkpoint."""
+    trained = ctx.outputs.get((round_ - 1, "train"), {}).get("policy_model")
+    if not trained:
+        yield ctx.config.llm_config
+        return
+    from taskforge.llm.local import LocalServer, ServerOptions, free_port, local_llm_config
+
+    options = ServerOptions(model=Path(trained), port=free_port())
+    log = ctx.round_dir(round_) / "policy-server.log"
+    with LocalServer(options, log_path=log) as server:
+        data = _config_data(ctx.config.llm_config)
+        policy = data.get("policy") or {}
+        if not str(policy.get("model", "")).startswith("hosted_vllm/"):
+            policy = local_llm_config(server.api_base)["policy"]
+        data["policy"] = {**policy, "model": f"hosted_vllm/{options.alias}",
+                          "api_base": server.api_base}  # fmt: skip
+        path = ctx.round_dir(round_) / "llm.trained-policy.yaml"
+        write_atomic(path, yaml.safe_dump(data, sort_keys=False))
+        yield path
+
+
+def _config_data(path: Path | None) -> dict[str, Any]:
+    from taskforge.llm.config import load_llm_config
+
+    return load_llm_config(path).model_dump(mode="json", exclude_defaults=True)
 
 
 def mine(ctx: LoopContext, round_: int) -> dict[str, Any]:

@@ -1,13 +1,25 @@
 """``bench mining``: the mined taxonomy against the failure benchmark's known labels, beside a
-simple baseline measured in the same run (clustering on tool-call n-grams)."""
+simple baseline measured in the same run (clustering on tool-call n-grams).
+
+:func:`run_mining_bench` mines the whole benchmark with the offline diagnostic judge;
+:func:`run_judge_bench` runs an LLM judge on a stratified sample and scores its explanations
+beside the diagnostic judge's on the same sample.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import random
 import tempfile
 import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from taskforge.contracts import RewardInfo, Task, Trajectory
+from taskforge.contracts.judgment import Judgment
 from taskforge.mining.failure_bench import BENCH_RUN_ID, score
 
 _LABELS_SQL = """
@@ -112,3 +124,345 @@ def _report(wh: Any, result: Any, timed: _TimedStages, total: float) -> dict[str
         else None,
         "patterns": result.summary()["patterns"],
     }
+
+
+# -- where the benchmark is --------------------------------------------------------------------
+
+BENCH_RELATIVE = Path("datasets") / "failure-bench" / "failures.jsonl.gz"
+"""The benchmark's place in the repository (``taskforge bench failures`` writes it)."""
+
+
+def default_bench_path() -> Path:
+    """The labeled failure benchmark of the repository the package is installed from.
+
+    Found next to the package (``<repo>/taskforge`` -> ``<repo>/datasets/failure-bench``), so
+    ``bench mining`` works from any folder.
+
+    Raises:
+        DataError: the file is not there (e.g. a wheel install, which ships no datasets).
+    """
+    from taskforge.errors import DataError
+
+    path = Path(__file__).resolve().parents[2] / BENCH_RELATIVE
+    if not path.is_file():
+        raise DataError(
+            f"{path}: no failure benchmark next to the installed package; generate one with "
+            "`taskforge bench failures --out DIR` and pass --bench DIR/failures.jsonl.gz"
+        )
+    return path
+
+
+# -- the LLM judge on a stratified sample ------------------------------------------------------
+
+UNJUDGED = "no judgment"
+"""What is embedded for a failure the LLM judge gave no usable answer on."""
+
+_SAMPLE_SQL = """
+    SELECT traj_uid, task_uid, coalesce(error_modes->>0, 'none') FROM trajectories
+    WHERE run_id = ? AND NOT is_success(reward) ORDER BY traj_uid"""
+
+
+def stratified_sample(labels: Mapping[str, str], n: int, seed: int) -> list[str]:
+    """``n`` keys of ``labels``, as many of each label as possible, drawn reproducibly.
+
+    Every label gets ``n // k`` keys (``k`` labels); the remainder goes to labels drawn by
+    ``seed``. A label with fewer keys than its share gives all it has.
+
+    Args:
+        labels: Key (trajectory uid) -> label.
+        n: Sample size.
+        seed: Seed of the draw.
+
+    Returns:
+        The sampled keys, sorted.
+    """
+    by_label: dict[str, list[str]] = {}
+    for key in sorted(labels):
+        by_label.setdefault(labels[key], []).append(key)
+    if not by_label or n <= 0:
+        return []
+    rng = random.Random(seed)
+    base, extra = divmod(n, len(by_label))
+    bonus = set(rng.sample(sorted(by_label), extra))
+    chosen: list[str] = []
+    for label in sorted(by_label):
+        keys = by_label[label]
+        chosen += rng.sample(keys, min(len(keys), base + (label in bonus)))
+    return sorted(chosen)
+
+
+@dataclass
+class JudgeBenchOptions:
+    """How ``bench mining --judge llm`` samples, embeds and clusters.
+
+    Attributes:
+        sample: Failures judged (stratified by label).
+        seed: Seed of the sample.
+        embedder: Embedder name (the registry's), used for both judges.
+        min_cluster_size: HDBSCAN's; None: half the per-label share (at least 2).
+    """
+
+    sample: int = 60
+    seed: int = 0
+    embedder: str = "minilm"
+    min_cluster_size: int | None = None
+
+
+@dataclass
+class _Outcome:
+    """One LLM judgment of the sample: the judgment, how long it took, what went wrong."""
+
+    label: str
+    judgment: Judgment | None
+    seconds: float
+    error: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``unparseable`` (invalid answers), ``call_failed`` or ``crashed``."""
+        if self.judgment is None:
+            return "crashed"
+        llm_error = str(self.judgment.structured.get("llm_error") or "")
+        if not llm_error:
+            return "ok"
+        return "call_failed" if llm_error.startswith("call failed") else "unparseable"
+
+    @property
+    def text(self) -> str:
+        """What is embedded: the LLM's explanation, or :data:`UNJUDGED`."""
+        ok = self.status == "ok" and self.judgment is not None
+        return self.judgment.explanation if ok and self.judgment else UNJUDGED
+
+    @property
+    def category(self) -> str:
+        """The LLM's category, or ``unjudged``."""
+        return self.judgment.category if self.status == "ok" and self.judgment else "unjudged"
+
+
+async def _judge_one(judge: Any, item: tuple[str, Task, Trajectory, str]) -> _Outcome:
+    """One LLM judgment; any exception is caught and kept as the outcome's error."""
+    uid, task, traj, label = item
+    start = time.perf_counter()
+    try:
+        judgment = await judge.ajudge(task, traj, _reward(traj), uid)
+    except Exception as exc:  # a broken judge is counted, never fatal to the bench
+        return _Outcome(label, None, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
+    return _Outcome(label, judgment, time.perf_counter() - start)
+
+
+async def _judge_sample(
+    judge: Any,
+    items: list[tuple[str, Task, Trajectory, str]],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[list[_Outcome], float]:
+    """Every LLM judgment of the sample (concurrency: the client's limit), and the wall time."""
+    done = 0
+
+    async def one(item: tuple[str, Task, Trajectory, str]) -> _Outcome:
+        nonlocal done
+        outcome = await _judge_one(judge, item)
+        done += 1
+        if progress is not None:
+            progress(done, len(items))
+        return outcome
+
+    start = time.perf_counter()
+    outcomes = await asyncio.gather(*(one(item) for item in items))
+    return list(outcomes), time.perf_counter() - start
+
+
+def _cluster_score(
+    embedder: Any, texts: list[str], labels: list[str], min_cluster_size: int
+) -> dict[str, Any]:
+    """Embed ``texts``, cluster them with HDBSCAN, score the clusters against ``labels``."""
+    import numpy as np
+
+    from taskforge.registry import build
+
+    vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
+    result = build("clusterer", "hdbscan", min_cluster_size=min_cluster_size).fit(vectors)
+    return score(labels, [int(c) for c in result.nearest], [bool(o) for o in result.outlier])
+
+
+def run_judge_bench(
+    bench: Path,
+    judge: Any,
+    options: JudgeBenchOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """The LLM judge against the diagnostic one on a stratified sample of the benchmark.
+
+    Both judges' free-text explanations (nothing structured) are embedded with the same
+    embedder and clustered with the same HDBSCAN; the tool-call n-gram baseline runs on the
+    same sample. A judgment that fails (unparseable answers, a failed call, an exception) is
+    counted and embedded as :data:`UNJUDGED`.
+
+    Args:
+        bench: The benchmark shard (``failures.jsonl.gz``).
+        judge: An :class:`~taskforge.mining.judge.LLMJudge` (anything with ``ajudge``).
+        options: Sample, seed, embedder and cluster size.
+        progress: Called with (judgments done, sample size) after each LLM judgment.
+    """
+    from taskforge.warehouse import Warehouse, get_adapter, ingest_paths
+
+    options = options or JudgeBenchOptions()
+    with tempfile.TemporaryDirectory(prefix="taskforge-bench-judge-") as tmp:
+        path = Path(tmp) / "w.duckdb"
+        ingest_paths(path, get_adapter("jsonl"), [bench])
+        with Warehouse.open(path) as wh:
+            items = _sample_items(wh, options)
+            diagnostic = _diagnostic(items)
+            outcomes, wall = asyncio.run(_judge_sample(judge, items, progress))
+            labels = [item[3] for item in items]
+            baseline = _baseline(wh, [item[0] for item in items], labels, len(set(labels)))
+    return _judge_report(judge, options, diagnostic, outcomes, wall, baseline)
+
+
+def _sample_items(wh: Any, options: JudgeBenchOptions) -> list[tuple[str, Task, Trajectory, str]]:
+    """(uid, task, trajectory, label) of the stratified sample."""
+    from taskforge.warehouse.load import load_tasks_by_uid, load_trajectories
+
+    rows = wh.con.execute(_SAMPLE_SQL, [BENCH_RUN_ID]).fetchall()
+    labels = {uid: label for uid, _, label in rows}
+    uids = stratified_sample(labels, options.sample, options.seed)
+    task_of = {uid: task for uid, task, _ in rows}
+    trajectories = load_trajectories(wh, uids)
+    tasks = load_tasks_by_uid(wh, sorted({task_of[uid] for uid in uids}))
+    return [(uid, tasks[task_of[uid]], trajectories[uid], labels[uid]) for uid in uids]
+
+
+def _reward(traj: Trajectory) -> RewardInfo:
+    """The recorded evaluation (every benchmark failure carries one)."""
+    if traj.reward_info is None:
+        from taskforge.errors import DataError
+
+        raise DataError(f"benchmark trajectory {traj.id}: no recorded reward_info")
+    return traj.reward_info
+
+
+def _diagnostic(items: list[tuple[str, Task, Trajectory, str]]) -> list[Judgment]:
+    """The offline diagnostic judgments of the sample."""
+    from taskforge.env.domains import get_domain
+    from taskforge.mining.judge import DiagnosticJudge
+
+    judge = DiagnosticJudge(get_domain("retail").toolkit_cls)
+    return [judge.judge(task, traj, _reward(traj), uid) for uid, task, traj, _ in items]
+
+
+def _judge_report(
+    judge: Any,
+    options: JudgeBenchOptions,
+    diagnostic: list[Judgment],
+    outcomes: list[_Outcome],
+    wall: float,
+    baseline: dict[str, Any],
+) -> dict[str, Any]:
+    """The JSON report of :func:`run_judge_bench`."""
+    from taskforge.registry import build
+
+    labels = [o.label for o in outcomes]
+    per_label = Counter(labels)
+    size = options.min_cluster_size or max(2, min(per_label.values(), default=4) // 2)
+    embedder = build("embedder", options.embedder)
+    start = time.perf_counter()
+    llm = _cluster_score(embedder, [o.text for o in outcomes], labels, size)
+    diag = _cluster_score(embedder, [j.explanation for j in diagnostic], labels, size)
+    embed_cluster = time.perf_counter() - start
+    ok = [o for o in outcomes if o.status == "ok"]
+    parsed = (
+        _cluster_score(embedder, [o.text for o in ok], [o.label for o in ok], size)
+        if len({o.label for o in ok}) > 1 and len(ok) >= size
+        else None
+    )
+    llm["category"] = score(labels, [o.category for o in outcomes], [False] * len(outcomes))
+    diag["category"] = score(labels, [j.category for j in diagnostic], [False] * len(labels))
+    return {
+        "mode": "llm-judge-sample",
+        "judge_model": getattr(judge, "model", None),
+        "sample": {
+            "n": len(outcomes),
+            "seed": options.seed,
+            "per_label": dict(sorted(per_label.items())),
+            "embedder": options.embedder,
+            "min_cluster_size": size,
+            "embedded": "the judges' free-text explanations only",
+        },
+        "llm_judge": {**llm, "parsed_only": parsed},
+        "diagnostic_judge": diag,
+        "baseline_tool_ngrams": baseline,
+        "judgments": _judgment_counts(outcomes),
+        "seconds": _judge_seconds(outcomes, wall, embed_cluster),
+        "tokens": _tokens(judge, wall),
+        "categories_by_label": _categories_by_label(outcomes),
+        "examples": _examples(outcomes),
+    }
+
+
+def _judgment_counts(outcomes: list[_Outcome]) -> dict[str, Any]:
+    """How many LLM judgments were usable, and the first few errors."""
+    counts = Counter(o.status for o in outcomes)
+    errors = [_error(o) for o in outcomes if o.status != "ok"]
+    statuses = ("ok", "unparseable", "call_failed", "crashed")
+    return {
+        **{status: counts.get(status, 0) for status in statuses},
+        "blamed_not_agent": sum(
+            1 for o in outcomes if o.status == "ok" and o.judgment and o.judgment.blame != "agent"
+        ),
+        "first_errors": errors[:3],
+    }
+
+
+def _error(outcome: _Outcome) -> str:
+    if outcome.judgment is None:
+        return _clip(outcome.error or "", 240)
+    return _clip(str(outcome.judgment.structured.get("llm_error") or ""), 240)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _judge_seconds(outcomes: list[_Outcome], wall: float, embed_cluster: float) -> dict[str, Any]:
+    """Wall time of the LLM judgments, per failure (throughput) and per call (latency)."""
+    n = max(1, len(outcomes))
+    return {
+        "judge_total": round(wall, 2),
+        "judge_per_failure": round(wall / n, 3),
+        "judge_mean_latency": round(sum(o.seconds for o in outcomes) / n, 3),
+        "embed_and_cluster": round(embed_cluster, 2),
+    }
+
+
+def _tokens(judge: Any, wall: float) -> dict[str, Any] | None:
+    """The judge client's usage totals, with completion tokens per second of judging."""
+    meter = getattr(getattr(judge, "client", None), "meter", None)
+    if meter is None:
+        return None
+    usage: dict[str, Any] = meter.as_dict()
+    usage["completion_tokens_per_s"] = round(usage["completion_tokens"] / wall, 1) if wall else None
+    return usage
+
+
+def _categories_by_label(outcomes: list[_Outcome]) -> dict[str, dict[str, int]]:
+    """Per benchmark label, how often the LLM judge chose each category."""
+    out: dict[str, Counter[str]] = {}
+    for o in outcomes:
+        out.setdefault(o.label, Counter())[o.category] += 1
+    return {label: dict(counts.most_common()) for label, counts in sorted(out.items())}
+
+
+def _examples(outcomes: list[_Outcome], n: int = 3) -> list[dict[str, Any]]:
+    """The first LLM judgment of the first ``n`` labels, shortened (to read, not to score)."""
+    seen: dict[str, _Outcome] = {}
+    for o in outcomes:
+        seen.setdefault(o.label, o)
+    return [
+        {
+            "label": label,
+            "status": o.status,
+            "category": o.category,
+            "explanation": _clip(o.text, 300),
+        }
+        for label, o in sorted(seen.items())[:n]
+    ]
