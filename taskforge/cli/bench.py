@@ -161,11 +161,18 @@ def mining(
     local: bool = typer.Option(
         False, "--local", help="Start the local model server for the run and judge with it."
     ),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1, help="CPU threads of the --local server (default: all)."
+    ),
     sample: int = typer.Option(60, "--sample", min=2, help="Failures judged (--judge llm)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sample (--judge llm)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Mined taxonomy vs the failure benchmark's labels (ARI, NMI, purity), with a baseline."""
+    """Mined taxonomy vs the failure benchmark's labels (ARI, NMI, purity), with a baseline.
+
+    With --judge llm a real judge explains a stratified sample instead (--local: the local
+    model, started for the run), scored beside the diagnostic judge on the same sample.
+    """
     from taskforge.mining.bench import JudgeBenchOptions, default_bench_path
 
     path = default_bench_path() if bench is None else bench
@@ -174,13 +181,15 @@ def mining(
     if judge == "llm":
         if local == (config is not None):
             fail("--judge llm needs exactly one of --config LLM.yaml and --local")
+        if threads is not None and not local:
+            fail("--threads sets the --local server's threads")
         options = JudgeBenchOptions(sample, seed, embedder, min_cluster_size)
-        _mining_llm(path, config, options, as_json)
+        _mining_llm(path, config, threads, options, as_json)
         return
     if judge != "diagnostic":
         fail(f"--judge: expected diagnostic or llm, got {judge!r}")
-    if local or config is not None:
-        fail("--config and --local go with --judge llm")
+    if local or config is not None or threads is not None:
+        fail("--config, --local and --threads go with --judge llm")
     _mining_diagnostic(path, embedder, min_cluster_size or 10, as_json)
 
 
@@ -204,7 +213,9 @@ def _mining_diagnostic(bench: Path, embedder: str, min_cluster_size: int, as_jso
     )
 
 
-def _mining_llm(bench: Path, config: Path | None, options: Any, as_json: bool) -> None:
+def _mining_llm(
+    bench: Path, config: Path | None, threads: int | None, options: Any, as_json: bool
+) -> None:
     """``bench mining --judge llm``: the LLM judge on a sample, a progress bar over it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -213,7 +224,7 @@ def _mining_llm(bench: Path, config: Path | None, options: Any, as_json: bool) -
     from taskforge.mining.judge import LLMJudge
 
     columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
-    with _judge_client(config) as client:
+    with _judge_client(config, threads) as client:
         judge = LLMJudge(client, toolkit_cls=get_domain("retail").toolkit_cls)
         with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task(f"judging with {client.role.model}", total=options.sample)
@@ -227,8 +238,12 @@ def _mining_llm(bench: Path, config: Path | None, options: Any, as_json: bool) -
 
 
 @contextmanager
-def _judge_client(config: Path | None) -> Iterator[Any]:
-    """The judge role's client: from ``config``, or (None) on a local server started here."""
+def _judge_client(config: Path | None, threads: int | None) -> Iterator[Any]:
+    """The judge role's client: from ``config``, or (None) on a local server started here.
+
+    The local server is stopped however the run ends, SIGTERM included (Python's default
+    SIGTERM would leave the child server running).
+    """
     from taskforge.llm import load_llm_config, make_clients
     from taskforge.llm.config import LLMConfig
 
@@ -237,15 +252,37 @@ def _judge_client(config: Path | None) -> Iterator[Any]:
         return
     from taskforge.llm.local import LocalServer, ServerOptions, free_port, local_llm_config
 
-    with tempfile.TemporaryDirectory(prefix="taskforge-bench-local-") as tmp:
-        log = Path(tmp) / "server.log"
-        with console.status("starting the local model server"):
-            server = LocalServer(ServerOptions(port=free_port()), log_path=log).start()
+    options = ServerOptions(port=free_port())
+    options.threads = threads or options.threads
+    with tempfile.TemporaryDirectory(prefix="taskforge-bench-local-") as tmp, _sigterm_exits():
+        server = LocalServer(options, log_path=Path(tmp) / "server.log")
         try:
+            with console.status(f"starting the local model server ({options.threads} threads)"):
+                server.start()
             data = local_llm_config(server.api_base, None)
             yield make_clients(LLMConfig.model_validate(data), roles=("judge",))["judge"]
         finally:
             server.stop()
+
+
+@contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """While inside, SIGTERM raises SystemExit (so ``finally`` blocks run); then restored."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _exit(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _print_judge_report(report: dict[str, Any]) -> None:
