@@ -224,13 +224,15 @@ def _mining_llm(
     from taskforge.mining.judge import LLMJudge
 
     columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
-    with _judge_client(config, threads) as client:
+    with _judge_client(config, threads) as (client, server):
         judge = LLMJudge(client, toolkit_cls=get_domain("retail").toolkit_cls)
         with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task(f"judging with {client.role.model}", total=options.sample)
             report = run_judge_bench(
                 bench, judge, options, lambda done, n: bar.update(task, completed=done, total=n)
             )
+        if server is not None:
+            report["local_server"] = _server_state(server)
     if as_json:
         emit_json(report)
     else:
@@ -238,8 +240,10 @@ def _mining_llm(
 
 
 @contextmanager
-def _judge_client(config: Path | None, threads: int | None) -> Iterator[Any]:
-    """The judge role's client: from ``config``, or (None) on a local server started here.
+def _judge_client(config: Path | None, threads: int | None) -> Iterator[tuple[Any, Any]]:
+    """The judge role's client and the local server (None with ``config``).
+
+    Without ``config`` the client's model is the local server, started here.
 
     The local server is stopped however the run ends, SIGTERM included (Python's default
     SIGTERM would leave the child server running).
@@ -248,7 +252,7 @@ def _judge_client(config: Path | None, threads: int | None) -> Iterator[Any]:
     from taskforge.llm.config import LLMConfig
 
     if config is not None:
-        yield make_clients(load_llm_config(config), roles=("judge",))["judge"]
+        yield make_clients(load_llm_config(config), roles=("judge",))["judge"], None
         return
     from taskforge.llm.local import LocalServer, ServerOptions, free_port, local_llm_config
 
@@ -260,9 +264,25 @@ def _judge_client(config: Path | None, threads: int | None) -> Iterator[Any]:
             with console.status(f"starting the local model server ({options.threads} threads)"):
                 server.start()
             data = local_llm_config(server.api_base, None)
-            yield make_clients(LLMConfig.model_validate(data), roles=("judge",))["judge"]
+            yield make_clients(LLMConfig.model_validate(data), roles=("judge",))["judge"], server
         finally:
             server.stop()
+
+
+def _server_state(server: Any) -> dict[str, Any]:
+    """Whether the local server survived the run; if not, its exit code and last log lines."""
+    code = server.process.poll() if server.process is not None else None
+    state: dict[str, Any] = {"threads": server.options.threads, "exited_with": code}
+    if code is not None:
+        log = server.log_path.read_text(errors="replace") if server.log_path.exists() else ""
+        state["log_tail"] = log.strip().splitlines()[-5:]
+        console.print(
+            f"[bold red]the local server died during the run (exit code {code})[/]: "
+            + " | ".join(state["log_tail"]),
+            soft_wrap=True,
+            highlight=False,
+        )
+    return state
 
 
 @contextmanager

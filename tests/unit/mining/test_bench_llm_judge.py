@@ -183,3 +183,38 @@ def test_cli_option_mistakes_are_one_line_errors(tmp_path: Path) -> None:
     assert stray.exit_code == 2 and "--judge llm" in stray.stderr
     missing = runner.invoke(app, ["bench", "mining", "--bench", str(tmp_path / "no.jsonl.gz")])
     assert missing.exit_code == 2 and "no such file" in missing.stderr
+
+
+def test_sigterm_during_a_local_run_unwinds_and_is_restored() -> None:
+    import os
+    import signal
+
+    from taskforge.cli.bench import _sigterm_exits
+
+    before = signal.getsignal(signal.SIGTERM)
+    stopped = []
+    with pytest.raises(SystemExit) as exc, _sigterm_exits():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler raises at the next bytecode
+        finally:
+            stopped.append(True)  # where the CLI stops the local server
+    assert exc.value.code == 128 + signal.SIGTERM and stopped == [True]
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_local_server_that_died_is_reported_with_its_log(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from taskforge.cli.bench import _server_state
+
+    log = tmp_path / "server.log"
+    log.write_text("loading\nSegmentation fault\n")
+    dead = SimpleNamespace(
+        process=SimpleNamespace(poll=lambda: -11), options=SimpleNamespace(threads=2), log_path=log
+    )
+    state = _server_state(dead)
+    assert state["exited_with"] == -11 and state["log_tail"][-1] == "Segmentation fault"
+    alive = SimpleNamespace(
+        process=SimpleNamespace(poll=lambda: None), options=SimpleNamespace(threads=1), log_path=log
+    )
+    assert _server_state(alive) == {"threads": 1, "exited_with": None}
