@@ -26,7 +26,7 @@ from taskforge.llm.local_chat import (
 HANDLER = "taskforge-tools"
 
 
-def _json_grammar(llama: Any, response_format: dict[str, Any] | None) -> Any:
+def _json_grammar(response_format: dict[str, Any] | None) -> Any:
     """A JSON grammar when the request asks for a JSON object (e.g. a judge's verdict)."""
     if not response_format or response_format.get("type") not in ("json_object", "json_schema"):
         return None
@@ -123,7 +123,7 @@ def chat_handler(
     if offered:
         _tool_turn(gen, offered, tool_choice or "auto", budget)
     else:
-        gen.more(budget, _json_grammar(llama, response_format))
+        gen.more(budget, _json_grammar(response_format))
     name = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     content, calls = parse_reply(gen.text, f"call_{name[-12:]}") if offered else (gen.text, [])
     message: dict[str, Any] = {"role": "assistant", "content": content}

@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 from taskforge.contracts import Message, NLAssertionCheck, Task
 from taskforge.llm.client import LLMClient, LLMError
 from taskforge.llm.config import LLMConfig, load_llm_config
+from taskforge.mining.judge import json_object
 
 NL_JUDGE_VERSION = "nl-judge-v1"
 """Version of the prompt and parser (bump it when either changes)."""
@@ -62,7 +63,6 @@ _NO = frozenset({"no", "false", "n", "unmet"})
 _LABELS = frozenset({"verdict", "answer", "result", "output", "response"})
 _WORD = re.compile(r"[A-Za-z]+")
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
-_JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 T = TypeVar("T")
 
 
@@ -158,12 +158,9 @@ def _as_bool(value: Any) -> bool | None:
 
 def _parse_json(text: str) -> tuple[bool, str] | None:
     """A verdict from a JSON object with ``met`` (or ``metExpectation``), if there is one."""
-    match = _JSON_OBJECT.search(text)
-    if match is None:
-        return None
     try:
-        data = json.loads(match.group(0))
-    except json.JSONDecodeError:
+        data = json_object(text)
+    except ValueError:
         return None
     if not isinstance(data, dict):
         return None
