@@ -38,6 +38,16 @@ from typing import Any
 Script = Sequence[dict[str, Any]] | Callable[[dict[str, Any]], dict[str, Any]]
 
 
+KEY_ENV = "FAKE_SERVER_KEY"
+"""Environment variable naming the (fake) key of a role on the fake server."""
+
+
+def fake_role(url: str, monkeypatch: Any, model: str, **extra: Any) -> dict[str, Any]:
+    """An LLM-config role on the fake server at ``url`` (sets the key's variable)."""
+    monkeypatch.setenv(KEY_ENV, "not-a-real-key")
+    return {"model": model, "api_base": url, "api_key_env": KEY_ENV, **extra}
+
+
 def text_reply(text: str) -> dict[str, Any]:
     """An assistant message with text content only."""
     return {"role": "assistant", "content": text}

@@ -10,11 +10,12 @@ import orjson
 import pytest
 import yaml
 
-from taskforge.contracts import RewardType, Task
+from taskforge.contracts import Task
 from taskforge.contracts.io import load_tasks
 from taskforge.rollout.api import RolloutRequest, run_rollout
 from taskforge.synthesis.seed import task_kind
-from tests.fake_openai_server import FakeOpenAIServer, text_reply, tool_call_reply
+from tests.fake_openai_server import FakeOpenAIServer, fake_role, text_reply, tool_call_reply
+from tests.nl_tasks import with_nl_assertions
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_TASKS = load_tasks(REPO / "datasets" / "retail" / "seed_tasks.json")
@@ -22,29 +23,14 @@ ASSERTIONS = ["Agent should cancel the order.", "Agent should offer a discount."
 
 
 def _config(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, judge: bool) -> Path:
-    monkeypatch.setenv("FAKE_SERVER_KEY", "not-a-real-key")
-    role = {"api_base": url, "api_key_env": "FAKE_SERVER_KEY", "temperature": 0.0}
     config: dict[str, Any] = {
-        "policy": {"model": "openai/fake-policy", **role},
-        "user": {"model": "openai/fake-user", **role},
-        "cache_dir": str(tmp_path / "cache"),
+        name: fake_role(url, monkeypatch, f"openai/fake-{name}", temperature=0.0)
+        for name in ("policy", "user", "judge")[: 3 if judge else 2]
     }
-    if judge:
-        config["judge"] = {"model": "openai/fake-judge", **role}
+    config["cache_dir"] = str(tmp_path / "cache")
     path = tmp_path / f"llm-{judge}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
-
-
-def _nl_task(task: Task) -> Task:
-    assert task.evaluation_criteria is not None
-    criteria = task.evaluation_criteria.model_copy(
-        update={
-            "nl_assertions": ASSERTIONS,
-            "reward_basis": [RewardType.DB, RewardType.NL_ASSERTION],
-        }
-    )
-    return task.model_copy(update={"evaluation_criteria": criteria})
 
 
 def _script(task: Task) -> Any:
@@ -75,7 +61,9 @@ def _trajectory(shard: str) -> dict[str, Any]:
 def test_rollout_stores_nl_verdicts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, judge: bool
 ) -> None:
-    task = _nl_task(next(t for t in SEED_TASKS if task_kind(t) == "cancel_pending_order"))
+    task = with_nl_assertions(
+        next(t for t in SEED_TASKS if task_kind(t) == "cancel_pending_order"), ASSERTIONS
+    )
     tasks = tmp_path / "tasks.json"
     tasks.write_text(json.dumps([task.model_dump(mode="json", exclude_none=True)]))
     with FakeOpenAIServer(_script(task)) as server:

@@ -13,7 +13,7 @@ from taskforge.cli.app import app
 from taskforge.contracts.io import load_results
 from taskforge.env.domains import get_domain
 from taskforge.rewards.nl_agreement import nl_agreement
-from tests.fake_openai_server import FakeOpenAIServer, text_reply
+from tests.fake_openai_server import FakeOpenAIServer, fake_role, text_reply
 from tests.tau2_strip import stripped_results
 
 pytestmark = pytest.mark.shared
@@ -30,10 +30,9 @@ def sample(tau2_dir: Path, tmp_path: Path) -> Path:
 
 
 def _config(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FAKE_SERVER_KEY", "not-a-real-key")
-    judge = {"model": "openai/fake-judge", "api_base": url, "api_key_env": "FAKE_SERVER_KEY"}
+    judge = fake_role(url, monkeypatch, "openai/fake-judge", temperature=0.0)
     path = tmp_path / "llm.yaml"
-    path.write_text(yaml.safe_dump({"judge": {**judge, "temperature": 0.0}, "cache_dir": None}))
+    path.write_text(yaml.safe_dump({"judge": judge, "cache_dir": None}))
     return path
 
 

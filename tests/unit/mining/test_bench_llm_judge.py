@@ -29,7 +29,7 @@ from taskforge.mining.bench import (
 )
 from taskforge.mining.failure_bench import generate_failure_bench
 from taskforge.mining.judge import LLMJudge, render_dialogue
-from tests.fake_openai_server import FakeOpenAIServer, text_reply
+from tests.fake_openai_server import FakeOpenAIServer, fake_role, text_reply
 from tests.unit.warehouse.conftest import REPO
 
 PER_MODE = 5
@@ -61,14 +61,7 @@ def dialogues(bench: Path) -> dict[str, str]:
 
 
 def _config(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FAKE_SERVER_KEY", "not-a-real-key")
-    judge = {
-        "model": "openai/fake-judge",
-        "api_base": url,
-        "api_key_env": "FAKE_SERVER_KEY",
-        "temperature": 0.0,
-        "max_retries": 0,
-    }
+    judge = fake_role(url, monkeypatch, "openai/fake-judge", temperature=0.0, max_retries=0)
     path = tmp_path / "llm.yaml"
     path.write_text(yaml.safe_dump({"judge": judge, "cache_dir": None, "concurrency": 4}))
     return path

@@ -22,7 +22,8 @@ from taskforge.rewards.nl_judge import (
     parse_verdict,
     render_dialogue,
 )
-from tests.fake_openai_server import FakeOpenAIServer, text_reply
+from tests.fake_openai_server import FakeOpenAIServer, fake_role, text_reply
+from tests.nl_tasks import with_nl_assertions
 
 STOP = TerminationReason.USER_STOP
 MET = "Agent should confirm the cancellation to the user."
@@ -30,15 +31,7 @@ NOT_MET = "Agent should offer a refund in cash."
 
 
 def _config(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch, **role: Any) -> Path:
-    monkeypatch.setenv("FAKE_SERVER_KEY", "not-a-real-key")
-    judge = {
-        "model": "openai/fake-judge",
-        "api_base": url,
-        "api_key_env": "FAKE_SERVER_KEY",
-        "temperature": 0.0,
-        "max_retries": 0,
-        **role,
-    }
+    judge = fake_role(url, monkeypatch, "openai/fake-judge", temperature=0.0, max_retries=0, **role)
     path = tmp_path / "llm.yaml"
     path.write_text(yaml.safe_dump({"judge": judge, "cache_dir": str(tmp_path / "cache")}))
     return path
@@ -56,17 +49,6 @@ def _by_statement(body: dict[str, Any]) -> dict[str, Any]:
     if f"Statement: {NOT_MET}" in prompt:
         return text_reply("NO. The agent never mentioned cash.")
     return text_reply("YES - the agent said the order is cancelled.")
-
-
-def _nl_task(task: Task, assertions: list[str]) -> Task:
-    assert task.evaluation_criteria is not None
-    criteria = task.evaluation_criteria.model_copy(
-        update={
-            "nl_assertions": assertions,
-            "reward_basis": [RewardType.DB, RewardType.NL_ASSERTION],
-        }
-    )
-    return task.model_copy(update={"evaluation_criteria": criteria})
 
 
 @pytest.fixture()
@@ -106,8 +88,10 @@ def test_verdicts_land_in_reward_info(
     with FakeOpenAIServer(_by_statement) as server:
         judge = _judge(tmp_path, server.url, monkeypatch)
         evaluator = Evaluator(retail.toolkit_cls, shipped_db, judge)
-        good = evaluator.evaluate(_nl_task(task, [MET, "Agent should be polite."]), messages, STOP)
-        bad = evaluator.evaluate(_nl_task(task, [MET, NOT_MET]), messages, STOP)
+        good = evaluator.evaluate(
+            with_nl_assertions(task, [MET, "Agent should be polite."]), messages, STOP
+        )
+        bad = evaluator.evaluate(with_nl_assertions(task, [MET, NOT_MET]), messages, STOP)
         assert len(server.requests) == 3, "one call per assertion, the repeated one remembered"
     assert good.reward == 1.0 and not good.skipped
     assert good.reward_breakdown == {RewardType.DB: 1.0, RewardType.NL_ASSERTION: 1.0}
@@ -130,7 +114,7 @@ def test_unparseable_output_is_not_met_and_counted(
     with FakeOpenAIServer([text_reply(rambling)]) as server:
         judge = _judge(tmp_path, server.url, monkeypatch)
         info = Evaluator(retail.toolkit_cls, shipped_db, judge).evaluate(
-            _nl_task(task, [MET]), messages, STOP
+            with_nl_assertions(task, [MET]), messages, STOP
         )
     assert info.reward == 0.0 and info.nl_assertions is not None
     check = info.nl_assertions[0]
@@ -191,7 +175,7 @@ def test_offline_judge_role_gives_no_judge_and_nl_stays_skipped(
     assert nl_judge_from_config(packaged_config("offline")) is None
     judge = build("nl_judge", "llm", llm_config=None)
     info = Evaluator(retail.toolkit_cls, shipped_db, judge).evaluate(
-        _nl_task(task, [MET]), messages, STOP
+        with_nl_assertions(task, [MET]), messages, STOP
     )
     assert judge is None and info.skipped == [RewardType.NL_ASSERTION]
     assert info.nl_assertions is None and info.reward_breakdown == {RewardType.DB: 1.0}
