@@ -43,6 +43,7 @@ REGISTRY: dict[str, dict[str, str]] = {
     },
     # trainers live outside the core; named here, imported only when a loop trains
     "trainer": {
+        "trl-cpu": "trainer_adapters.trl_cpu.trainer:TRLCPUTrainer",
         "verl": "trainer_adapters.verl.trainer:VerlTrainer",
     },
 }

@@ -408,6 +408,13 @@ def train(
     n_train: int = typer.Option(8, "--n-train", min=1, help="Easy generated training tasks."),
     n_eval: int = typer.Option(8, "--n-eval", min=1, help="Easy generated evaluation tasks."),
     rollout_n: int = typer.Option(4, "--rollout-n", min=2, help="GRPO samples per prompt."),
+    learning_rate: float | None = typer.Option(
+        None, "--learning-rate", min=0, help="Optimizer learning rate (default: the trainer's)."
+    ),
+    eval_trials: int = typer.Option(4, "--eval-trials", min=1, help="Samples per eval task."),
+    eval_temperature: float = typer.Option(
+        1.0, "--eval-temperature", min=0, help="Eval sampling temperature (0: greedy)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of tasks, sampling and training."),
     spec: str = typer.Option("raft", "--spec", help="Reward spec (preset or file)."),
     db_path: Path | None = typer.Option(None, "--db", help="Task DB (default: bundled DB)."),
@@ -423,10 +430,13 @@ def train(
     if not hasattr(runner, "bench"):
         fail(f"--trainer {trainer}: this trainer has no CPU benchmark")
     dom = get_domain(domain)
-    settings = TrainingSettings(rollout_n=rollout_n, batch_size=2, steps=steps)
+    settings = TrainingSettings(
+        rollout_n=rollout_n, batch_size=2, steps=steps, learning_rate=learning_rate
+    )
     report = runner.bench(
         n_train=n_train, n_eval=n_eval, db_path=db_path or dom.default_db_path, domain=domain,
         spec=spec, steps=steps, seed=seed, run_dir=out, settings=settings,
+        eval_temperature=eval_temperature, eval_trials=eval_trials,
     )  # fmt: skip
     if as_json:
         emit_json(report)

@@ -29,15 +29,32 @@ DEMO_ROUNDS = 2
 
 def demo(
     out: Path = typer.Option(Path("taskforge-demo"), "--out", help="Folder for the artifacts."),
-    n_tasks: int = typer.Option(24, "--tasks", min=1, help="Seed tasks to sample."),
-    trials: int = typer.Option(4, "--trials", min=1, help="Rollout trials per task."),
-    rounds: int = typer.Option(DEMO_ROUNDS, "--rounds", min=1, help="Loop rounds."),
+    n_tasks: int | None = typer.Option(
+        None, "--tasks", min=1, help="Seed tasks to sample (default 24; --local 10)."
+    ),
+    trials: int | None = typer.Option(
+        None, "--trials", min=1, help="Rollout trials per task (default 4; --local 2)."
+    ),
+    rounds: int = typer.Option(DEMO_ROUNDS, "--rounds", min=1, help="Loop rounds (offline)."),
+    local: bool = typer.Option(
+        False,
+        "--local",
+        help="A real model (SmolLM2-135M, the local extra) in every LLM role, "
+        "GRPO training on CPU (trl-cpu) and a re-evaluation of the trained policy.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The whole loop offline, on a generated DB, and where each artifact is.
 
     Rerunning it resumes: finished loop stages are skipped, nothing lands twice.
     """
+    if local:
+        from taskforge.cli.demo_local import LOCAL_DEMO, run_local_demo
+
+        n_local = n_tasks or LOCAL_DEMO["tasks"]
+        run_local_demo(out, n_local, trials or LOCAL_DEMO["trials"], as_json)
+        return
+    n_tasks, trials = n_tasks or 24, trials or 4
     out.mkdir(parents=True, exist_ok=True)
     dom = get_domain("retail")
     steps: dict[str, Any] = {}
@@ -116,20 +133,21 @@ def _step_loop(out: Path, steps: dict[str, Any], trials: int, rounds: int) -> No
         db=steps["db"]["path"],
         seed_tasks=steps["tasks"]["path"],
     )
-
-    def progress(round_: int, stage: str, what: str) -> None:
-        if what != "done":
-            note = " (already done)" if what == "resumed" else ""
-            console.print(f"      round {round_}: {stage}{note}")
-
-    steps["loop"] = run_loop(config, out / "taskforge.duckdb", out / "loop", progress)
+    steps["loop"] = run_loop(config, out / "taskforge.duckdb", out / "loop", stage_line)
 
 
-def _step_report(out: Path, steps: dict[str, Any]) -> None:
+def stage_line(round_: int, stage: str, what: str) -> None:
+    """Print a loop stage as it starts (or is found done), indented under the demo's step."""
+    if what != "done":
+        note = " (already done)" if what == "resumed" else ""
+        console.print(f"      round {round_}: {stage}{note}")
+
+
+def _step_report(out: Path, steps: dict[str, Any], label: str = "[5/6]") -> None:
     from taskforge.mining.report import render_report
     from taskforge.warehouse import Warehouse
 
-    console.print("[5/6] writing the HTML report")
+    console.print(f"{label} writing the HTML report")
     with Warehouse.open(steps["loop"]["warehouse"], read_only=True) as wh:
         html = render_report(wh)
     path = out / "report.html"

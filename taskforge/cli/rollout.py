@@ -49,19 +49,9 @@ def rollout(
         warehouse=warehouse,
         domain=domain,
     )
-    with _progress() as progress:
-        bar = progress.add_task("episodes", total=None, rate="-")
-        tally = {"n": 0, "ok": 0}
-
-        def on_start(total: int) -> None:
-            progress.update(bar, total=total)
-
-        def on_episode(reward: float) -> None:
-            tally["n"] += 1
-            tally["ok"] += reward >= 1 - 1e-6
-            progress.update(bar, advance=1, rate=f"{tally['ok'] / tally['n']:.2f}")
-
-        result = run_rollout(request, on_start=on_start, on_episode=on_episode)
+    with episode_progress() as progress:
+        bar = EpisodeBar(progress)
+        result = run_rollout(request, on_start=bar.start, on_episode=bar.episode)
     if as_json:
         emit_json(result)
         return
@@ -74,7 +64,27 @@ def rollout(
     )
 
 
-def _progress() -> Progress:
+class EpisodeBar:
+    """A progress bar of rollout episodes with the success rate so far; ``start`` resets it."""
+
+    def __init__(self, progress: Progress, label: str = "episodes") -> None:
+        self.progress = progress
+        self.bar = progress.add_task(label, total=None, rate="-")
+        self.n = self.ok = 0
+
+    def start(self, total: int) -> None:
+        """A rollout of ``total`` episodes begins."""
+        self.n = self.ok = 0
+        self.progress.reset(self.bar, total=total, rate="-")
+
+    def episode(self, reward: float) -> None:
+        """One episode ended with ``reward``."""
+        self.n += 1
+        self.ok += reward >= 1 - 1e-6
+        self.progress.update(self.bar, advance=1, rate=f"{self.ok / self.n:.2f}")
+
+
+def episode_progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -87,6 +87,9 @@ class LoopConfig(Contract):
     )
     trials: int = Field(default=4, ge=1, description="Rollout trials per task.")
     concurrency: int = Field(default=4, ge=1, description="Concurrent rollout episodes.")
+    max_steps: int = Field(
+        default=200, ge=2, description="Messages per rollout episode before it is cut."
+    )
     seed: int = Field(default=0, description="Seed of every sampled choice.")
     mining: MiningSettings = Field(default_factory=MiningSettings, description="Mining.")
     synthesis: SynthesisSettings = Field(

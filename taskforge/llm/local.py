@@ -24,6 +24,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -232,3 +234,30 @@ def local_llm_config(api_base: str, cache_dir: Path | None = None) -> dict[str, 
             data[role] = {**settings, "api_base": api_base}
     data["cache_dir"] = str(cache_dir) if cache_dir is not None else None
     return data
+
+
+@contextmanager
+def serve_policy(model: Path, base_config: Path | None, out_dir: Path) -> Iterator[Path]:
+    """Serve ``model`` (a GGUF file) and yield an LLM config whose policy role plays it.
+
+    The other roles stay as ``base_config`` has them (the offline simulations when None). A
+    policy role already on an OpenAI-compatible server keeps its call parameters; any other
+    gets the packaged local config's. The server's log and the config are written to
+    ``out_dir`` (``policy-server.log``, ``llm.trained-policy.yaml``).
+    """
+    import yaml
+
+    from taskforge.contracts.io import write_atomic
+    from taskforge.llm.config import load_llm_config
+
+    options = ServerOptions(model=model, port=free_port())
+    with LocalServer(options, log_path=out_dir / "policy-server.log") as server:
+        data = load_llm_config(base_config).model_dump(mode="json", exclude_defaults=True)
+        policy = data.get("policy") or {}
+        if not str(policy.get("model", "")).startswith("hosted_vllm/"):
+            policy = local_llm_config(server.api_base)["policy"]
+        data["policy"] = {**policy, "model": f"hosted_vllm/{options.alias}",
+                          "api_base": server.api_base}  # fmt: skip
+        path = out_dir / "llm.trained-policy.yaml"
+        write_atomic(path, yaml.safe_dump(data, sort_keys=False))
+        yield path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from taskforge.contracts.loop import LoopConfig
 from taskforge.contracts.pool import PoolMode
@@ -23,6 +23,14 @@ def config_hash(config: LoopConfig) -> str:
     return content_key("loop", config.model_dump(mode="json", exclude={"rounds"}))
 
 
+class EpisodeProgress(Protocol):
+    """Told when a rollout starts (its episode count) and as each episode ends (its reward)."""
+
+    def start(self, total: int) -> None: ...
+
+    def episode(self, reward: float) -> None: ...
+
+
 @dataclass
 class LoopContext:
     """A loop run: its config, its warehouse and output folder, and cached domain objects."""
@@ -31,6 +39,7 @@ class LoopContext:
     warehouse: Path
     out: Path
     outputs: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
+    episodes: EpisodeProgress | None = None
 
     @cached_property
     def config_hash(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from taskforge.contracts.loop import LoopConfig
 from taskforge.loop import stages
-from taskforge.loop.context import LoopContext
+from taskforge.loop.context import EpisodeProgress, LoopContext
 from taskforge.loop.records import now, record_stage, stage_outputs
 
 ROUND_STAGES: list[tuple[str, stages.Stage]] = [
@@ -31,13 +31,20 @@ Event = Callable[[int, str, str], None]
 
 
 def run_loop(
-    config: LoopConfig, warehouse: Path, out: Path, on_event: Event | None = None
+    config: LoopConfig,
+    warehouse: Path,
+    out: Path,
+    on_event: Event | None = None,
+    episodes: EpisodeProgress | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) every round of the loop; returns the per-round summary."""
+    """Run (or resume) every round of the loop; returns the per-round summary.
+
+    ``on_event`` hears each stage start and end, ``episodes`` each rollout episode.
+    """
     from taskforge.loop.summary import summarise
 
     out.mkdir(parents=True, exist_ok=True)
-    ctx = LoopContext(config=config, warehouse=warehouse, out=out)
+    ctx = LoopContext(config=config, warehouse=warehouse, out=out, episodes=episodes)
     _stage(ctx, 0, "pool", stages.pool, on_event)
     for round_ in range(1, config.rounds + 1):
         for name, stage in ROUND_STAGES:

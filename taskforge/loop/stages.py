@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from taskforge.contracts import Lineage, Task
 from taskforge.contracts.io import load_tasks, write_atomic, write_tasks
 from taskforge.errors import DataError
@@ -38,10 +36,14 @@ def rollout(ctx: LoopContext, round_: int) -> dict[str, Any]:
             tasks_path=Path(ctx.output(round_ - 1, "pool")["tasks_file"]),
             db_path=ctx.db_path, trials=ctx.config.trials, config_path=llm_config,
             concurrency=ctx.config.concurrency, seed=ctx.config.seed,
+            max_steps=ctx.config.max_steps,
             out_dir=ctx.round_dir(round_) / "rollouts", warehouse=ctx.warehouse,
             domain=ctx.config.domain, round=round_,
         )  # fmt: skip
-        return run_rollout(request)
+        bar = ctx.episodes
+        if bar is None:
+            return run_rollout(request)
+        return run_rollout(request, on_start=bar.start, on_episode=bar.episode)
 
 
 @contextmanager
@@ -51,26 +53,10 @@ def _trained_policy(ctx: LoopContext, round_: int) -> Iterator[Path | None]:
     if not trained:
         yield ctx.config.llm_config
         return
-    from taskforge.llm.local import LocalServer, ServerOptions, free_port, local_llm_config
+    from taskforge.llm.local import serve_policy
 
-    options = ServerOptions(model=Path(trained), port=free_port())
-    log = ctx.round_dir(round_) / "policy-server.log"
-    with LocalServer(options, log_path=log) as server:
-        data = _config_data(ctx.config.llm_config)
-        policy = data.get("policy") or {}
-        if not str(policy.get("model", "")).startswith("hosted_vllm/"):
-            policy = local_llm_config(server.api_base)["policy"]
-        data["policy"] = {**policy, "model": f"hosted_vllm/{options.alias}",
-                          "api_base": server.api_base}  # fmt: skip
-        path = ctx.round_dir(round_) / "llm.trained-policy.yaml"
-        write_atomic(path, yaml.safe_dump(data, sort_keys=False))
+    with serve_policy(Path(trained), ctx.config.llm_config, ctx.round_dir(round_)) as path:
         yield path
-
-
-def _config_data(path: Path | None) -> dict[str, Any]:
-    from taskforge.llm.config import load_llm_config
-
-    return load_llm_config(path).model_dump(mode="json", exclude_defaults=True)
 
 
 def mine(ctx: LoopContext, round_: int) -> dict[str, Any]:

@@ -90,6 +90,7 @@ def render_report(wh: Warehouse, taxonomy_id: str | None = None) -> str:
     sections = [
         _section("rounds", "Loop rounds", _rounds_body(wh)),
         _section("runs", "Runs", _runs_body(wh)),
+        _section("training", "Training", _training_body(wh)),
         _section("sizes", "Pattern sizes per round", _sizes_body(wh, tax)),
         _section("passk", "pass^k per pattern", _passk_body(wh, tax)),
         _section("taxonomy", "Taxonomy", _taxonomy_body(wh, tax)),
@@ -375,6 +376,31 @@ def _runs_body(wh: Warehouse) -> str:
     series = {f"pass^{k}": [r[f"pass_{k}"] or 0.0 for r in rows] for k in range(1, 5)}
     labels = [_clip(r["run_id"], 18) for r in rows]
     return table + column_chart(labels, series, "pass^k per run", stacked=False)
+
+
+def _training_body(wh: Warehouse) -> str:
+    """Per trainer run: task success and mean reward of its completions, optimizer step by step.
+
+    A trainer's rollouts carry their step in ``info.step`` and the RewardSpec score in
+    ``info.score`` (the ``trl-cpu`` trainer writes both).
+    """
+    rows = wh.query(
+        """SELECT run_id, CAST(extra->'info'->>'step' AS INTEGER) AS step, count(*) AS n,
+                  avg(CAST(extra->'info'->>'score' AS DOUBLE)) AS mean_reward,
+                  avg(CASE WHEN reward >= 1 THEN 1.0 ELSE 0.0 END) AS success
+           FROM trajectories WHERE extra->'info'->>'step' IS NOT NULL
+           GROUP BY run_id, step ORDER BY run_id, step"""
+    ).to_dicts()
+    if not rows:
+        return _empty("No trainer rollouts in this warehouse (a loop with a trainer adds them).")
+    table = _table(
+        ["run", "step", "completions", "mean reward", "task success"],
+        [[r["run_id"], r["step"], r["n"], _num(r["mean_reward"]), _pct(r["success"])]
+         for r in rows],
+    )  # fmt: skip
+    labels = [f"{_clip(r['run_id'], 10)} s{r['step']}" for r in rows]
+    series = {"task success": [r["success"] or 0.0 for r in rows]}
+    return column_chart(labels, series, "task success per optimizer step", stacked=False) + table
 
 
 def _sizes_body(wh: Warehouse, tax: Taxonomy | None) -> str:

@@ -58,7 +58,7 @@ def test_trainer_verl_needs_a_model_and_the_verl_export(tmp_path: Path) -> None:
 def test_trainers_are_found_by_name_or_by_a_dotted_path(tmp_path: Path) -> None:
     path = tmp_path / "loop.yaml"
     path.write_text("trainer: nope\n")
-    with pytest.raises(DataError, match="unknown trainer 'nope'; known: verl"):
+    with pytest.raises(DataError, match="unknown trainer 'nope'; known: trl-cpu, verl"):
         load_loop_config(path)
     path.write_text("trainer: 'no.such.module:Trainer'\n")
     with pytest.raises(DataError, match=r"cannot import no\.such\.module:Trainer"):
