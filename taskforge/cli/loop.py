@@ -44,9 +44,13 @@ def _progress(round_: int, stage: str, what: str) -> None:
 
 def print_rounds(summary: dict[str, Any]) -> None:
     """The per-round table, then each round's failures per mined pattern."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"taskforge loop {summary['loop_id']}")
+    # no vertical rules, one space between columns: all ten stay whole at 80 columns
+    table = Table(
+        title=f"taskforge loop {summary['loop_id']}", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0)
+    )
     headers = ("round", "pass^1", "pass^2", "pass^4", "fails", "patterns", "added", "pool",
                "accept", "train")  # fmt: skip
     for header in headers:

@@ -9,6 +9,7 @@ is closest by cosine similarity.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -197,3 +198,20 @@ class KMeansClusterer:
         k = min(self.k, len(data))
         model = KMeans(n_clusters=k, random_state=self.seed, n_init=self.n_init)
         return build_result(data, np.asarray(model.fit_predict(data), dtype=np.int64))
+
+
+def merge_clusters(
+    features: npt.NDArray[np.floating[Any]],
+    result: ClusterResult,
+    groups: Iterable[Sequence[int]],
+) -> ClusterResult:
+    """``result`` with the clusters of each group joined into one.
+
+    Ids are renumbered (largest first), centroids recomputed, outliers reassigned to the
+    nearest of the new centroids.
+    """
+    labels = result.labels.copy()
+    for group in groups:
+        for cluster in group[1:]:
+            labels[result.labels == cluster] = group[0]
+    return build_result(features, labels)

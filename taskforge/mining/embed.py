@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -70,6 +71,23 @@ def normalise_rows(vectors: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
 def text_hash(text: str) -> str:
     """Hex sha256 of the UTF-8 text: the cache key of a text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' own progress bars (``Loading weights: 100%|...``) for a while.
+
+    They would print in the middle of taskforge's output; the previous setting comes back.
+    """
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def default_model_path() -> str:
@@ -135,7 +153,8 @@ class SentenceTransformerEmbedder:
             raise EmbeddingError(f"{path}: no sentence-transformers model here")
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(path, device=self.device, local_files_only=True)
+        with quiet_transformers():
+            model = SentenceTransformer(path, device=self.device, local_files_only=True)
         if self.max_seq_length is not None:
             model.max_seq_length = self.max_seq_length
         getter = getattr(model, "get_embedding_dimension", None)

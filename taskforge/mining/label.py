@@ -159,18 +159,28 @@ def _describe(size: int, dominant: dict[str, tuple[str, float]], keywords: list[
 
 
 def _deduplicate(labels: dict[int, PatternLabel]) -> None:
-    """Make names unique by appending a distinguishing keyword (or the cluster id)."""
-    seen: Counter[str] = Counter(label.name for label in labels.values())
+    """Tell apart labels that share a name by what differs: a keyword only that cluster has.
+
+    A label with no such keyword keeps the shared name; clusters whose labels do not differ
+    are then the same pattern (:func:`same_names` finds them, the mining pipeline merges them).
+    """
+    for name, cids in same_names(labels).items():
+        for cid in cids:
+            others = {k for other in cids if other != cid for k in labels[other].keywords}
+            extra = next(
+                (k for k in labels[cid].keywords if k not in others and _humanise(k) not in name),
+                None,
+            )
+            if extra is not None:
+                labels[cid].name = f"{name} ({_humanise(extra)})"
+
+
+def same_names(labels: dict[int, PatternLabel]) -> dict[str, list[int]]:
+    """Names that two or more clusters share, with those clusters (in id order)."""
+    groups: dict[str, list[int]] = {}
     for cid in sorted(labels):
-        label = labels[cid]
-        if seen[label.name] < 2:
-            continue
-        extra = next((k for k in label.keywords if k not in label.name), f"#{cid}")
-        label.name = f"{label.name} ({extra})"
-    names = Counter(label.name for label in labels.values())
-    for cid, label in labels.items():
-        if names[label.name] > 1:
-            label.name = f"{label.name} #{cid}"
+        groups.setdefault(labels[cid].name, []).append(cid)
+    return {name: cids for name, cids in groups.items() if len(cids) > 1}
 
 
 # -- labelers ------------------------------------------------------------------------------------
@@ -333,4 +343,7 @@ class LLMLabeler:
         )
         labels = dict(zip(ids, results, strict=True))
         _deduplicate(labels)
+        for cids in same_names(labels).values():  # the model named different clusters alike:
+            for cid in cids:  # their keyword labels decide whether they differ
+                labels[cid] = base[cid]
         return labels

@@ -17,6 +17,8 @@ import numpy.typing as npt
 from taskforge.contracts import Task, Trajectory
 from taskforge.contracts.judgment import Judgment
 from taskforge.env.evaluator import Evaluator
+from taskforge.mining.cluster import ClusterResult, merge_clusters
+from taskforge.mining.label import same_names
 from taskforge.mining.taxonomy import (
     N_EXEMPLARS,
     Pattern,
@@ -166,15 +168,8 @@ def _cluster_patterns(
     features = hybrid_features(
         embeddings, structured, weight=stages.structured_weight, keys=STRUCTURED_KEYS
     )
-    result = stages.clusterer.fit(features)
-    clusters = sorted({int(c) for c in result.nearest})
-    members = {c: [i for i, n in enumerate(result.nearest) if int(n) == c] for c in clusters}
-    labels = asyncio.run(
-        stages.labeler.label(
-            {c: [texts[i] for i in members[c]] for c in clusters},
-            {c: [structured[i] for i in members[c]] for c in clusters},
-        )
-    )
+    result, members, labels = _labelled_clusters(stages, features, texts, structured)
+    clusters = sorted(members)
     centroids = np.stack([embeddings[members[c]].mean(axis=0) for c in clusters])
     lineages = match_lineages(centroids, previous_lineages(wh))
     for k, c in enumerate(clusters):
@@ -184,6 +179,29 @@ def _cluster_patterns(
             )
         )
     _assign(taxonomy, judgments, features, result, clusters)
+
+
+def _labelled_clusters(
+    stages: MiningStages,
+    features: npt.NDArray[np.float32],
+    texts: list[str],
+    structured: list[dict[str, Any]],
+) -> tuple[ClusterResult, dict[int, list[int]], dict[int, Any]]:
+    """Cluster and label; clusters whose labels do not differ (same name) are merged."""
+    result = stages.clusterer.fit(features)
+    while True:
+        clusters = sorted({int(c) for c in result.nearest})
+        members = {c: [i for i, n in enumerate(result.nearest) if int(n) == c] for c in clusters}
+        labels = asyncio.run(
+            stages.labeler.label(
+                {c: [texts[i] for i in members[c]] for c in clusters},
+                {c: [structured[i] for i in members[c]] for c in clusters},
+            )
+        )
+        duplicates = same_names(labels)
+        if not duplicates:
+            return result, members, labels
+        result = merge_clusters(features, result, duplicates.values())
 
 
 def _pattern(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from taskforge.errors import TaskforgeError
+from taskforge.mining.embed import quiet_transformers
 
 MARKER = "taskforge_base.json"
 """Written last into a prepared folder: its presence means the folder is complete."""
@@ -92,8 +93,9 @@ def _convert(gguf: Path, target: Path, digest: str) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     start = time.perf_counter()
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     unmark_quantized(model)
     align_special_tokens(tokenizer, model)
     model = model.float()

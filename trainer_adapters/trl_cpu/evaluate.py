@@ -18,6 +18,7 @@ from typing import Any
 from taskforge.contracts import Task
 from taskforge.contracts.rewardspec import RewardSpec
 from taskforge.env.db import Database
+from taskforge.mining.embed import quiet_transformers
 from taskforge.rollout.runner import episode_seed
 from trainer_adapters.trl_cpu.prompts import PromptBuilder, render
 from trainer_adapters.trl_cpu.reward import TaskReward
@@ -100,7 +101,8 @@ def load_policy(model_dir: Path) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype="float32")
+    with quiet_transformers():
+        model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype="float32")
     model.eval()
     return model, tokenizer
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from taskforge.contracts import Run, Task, Trajectory
+from taskforge.mining.embed import quiet_transformers
 from trainer_adapters.trl_cpu.prompts import Prompt, render
 from trainer_adapters.trl_cpu.reward import TERMINATION, Scored, TaskReward
 
@@ -185,7 +186,8 @@ def _trainer(
     dataset_cls = importlib.import_module("datasets").Dataset
     rows = [{"prompt": render(p, tokenizer), "task_id": p.task_id} for p in prompts]
     funcs: list[Any] = [reward, *options.extra_rewards]
-    model = AutoModelForCausalLM.from_pretrained(str(base), dtype="float32")
+    with quiet_transformers():
+        model = AutoModelForCausalLM.from_pretrained(str(base), dtype="float32")
     return GRPOTrainer(
         model=model,
         reward_funcs=funcs,

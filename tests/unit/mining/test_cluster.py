@@ -9,6 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from taskforge.mining.cluster import (
     Clusterer,
+    ClusterResult,
     HDBSCANClusterer,
     KMeansClusterer,
     build_result,
@@ -86,3 +87,27 @@ def test_kmeans_baseline():
     assert not result.outlier.any()
     with pytest.raises(ValueError):
         KMeansClusterer(0)
+
+
+def test_clusters_with_the_same_label_are_merged_into_one_pattern():
+    from types import SimpleNamespace
+
+    from taskforge.mining.label import KeywordLabeler
+    from taskforge.mining.pipeline import _labelled_clusters
+
+    rng = np.random.default_rng(0)
+    features = np.vstack([rng.normal(c, 0.05, (4, 3)) for c in (0.0, 1.0, 5.0)]).astype(np.float32)
+    labels = np.repeat([0, 1, 2], 4)
+
+    class Fixed:
+        def fit(self, rows: npt.NDArray[np.float32]) -> ClusterResult:
+            return build_result(rows, labels)
+
+    same = "The agent stopped early and never made the second write."
+    texts = [same] * 8 + ["The refund went to the wrong gift card payment method."] * 4
+    structured = [{"mechanism": "early_stop"}] * 8 + [{"mechanism": "wrong_payment"}] * 4
+    stages = SimpleNamespace(clusterer=Fixed(), labeler=KeywordLabeler())
+    result, members, names = _labelled_clusters(stages, features, texts, structured)  # type: ignore[arg-type]
+    assert result.n_clusters == 2
+    assert sorted(len(m) for m in members.values()) == [4, 8]
+    assert sorted(label.name for label in names.values()) == ["early stop", "wrong payment"]

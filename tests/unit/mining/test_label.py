@@ -147,7 +147,7 @@ def test_llm_labeler_through_litellm_offline(echo_agents: None):
     assert labels[0].description == "Described by the echo labeler."
     assert "variant" in labels[0].keywords  # keywords still c-TF-IDF
     assert len(LabelResponder.prompts) == 3
-    prompt0 = next(p for p in LabelResponder.prompts if "wrong variant" in p.lower())
+    prompt0 = next(p for p in LabelResponder.prompts if "wrong variant chosen" in p.lower())
     assert "mechanism=wrong_variant" in prompt0
     assert "similar" in prompt0.lower()  # the contrast section
     assert np.sum([p.count("\n- ") for p in LabelResponder.prompts]) >= 9
@@ -159,3 +159,25 @@ def test_llm_labeler_falls_back_on_bad_json(echo_agents: None):
     keyword = KeywordLabeler().label_sync(CLUSTERS, STRUCTURED)
     assert all(label.source == "keywords" for label in labels.values())
     assert {c: lab.name for c, lab in labels.items()} == {c: k.name for c, k in keyword.items()}
+
+
+def test_labels_sharing_a_name_are_told_apart_by_what_differs():
+    same = {"tool": "cancel_pending_order", "mechanism": "early_stop"}
+    clusters = {
+        0: ["Stopped after the first order, the second order was never cancelled."] * 3,
+        1: ["Stopped before the refund, the gift card payment never went through."] * 3,
+    }
+    labels = KeywordLabeler(top_k=3).label_sync(clusters, {0: [same] * 3, 1: [same] * 3})
+    names = [labels[0].name, labels[1].name]
+    assert names[0] != names[1]
+    assert all(n.startswith("early stop in cancel_pending_order (") for n in names)
+    assert not any("#" in n for n in names)
+
+
+def test_clusters_whose_labels_do_not_differ_keep_one_name():
+    from taskforge.mining.label import same_names
+
+    text = ["The agent stopped early and did not finish the second write."] * 3
+    record = [{"tool": "modify_pending_order_items", "mechanism": "early_stop"}] * 3
+    labels = KeywordLabeler().label_sync({0: text, 3: text}, {0: record, 3: record})
+    assert same_names(labels) == {labels[0].name: [0, 3]}

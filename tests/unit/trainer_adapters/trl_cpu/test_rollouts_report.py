@@ -23,9 +23,7 @@ class State:
         self.global_step = step
 
 
-def test_rollouts_land_and_the_report_charts_success_per_step(
-    db: Database, tmp_path: Path
-) -> None:
+def test_rollouts_land_and_the_report_charts_success_per_step(db: Database, tmp_path: Path) -> None:
     tasks = easy_tasks(db, "retail", n=2, seed=1)
     builder = PromptBuilder(db, "retail", tasks)
     reward = TaskReward({t.id: t for t in tasks}, {t.id: builder.opening(t) for t in tasks}, db)
