@@ -35,7 +35,11 @@ UNION = typer.Option(
     show_default=False,
 )
 TASKS = typer.Option(None, "--tasks", help="A tasks file instead of a stored pool.")
-DB = typer.Option(None, "--db", help="DB the tasks run on (default: the bundled DB).")
+DB = typer.Option(
+    None,
+    "--db",
+    help="DB the tasks run on (default: the one their certificates name, else bundled).",
+)
 OUT = typer.Option(..., "--out", help="Export folder (replaced whole).")
 SPLITS = typer.Option(None, "--split", help="NAME=FRACTION (repeatable).")
 SEED = typer.Option(0, "--seed", help="Seed of the split assignment.")
@@ -65,10 +69,12 @@ def select(
         return select_pool(wh, str(pool), round_, union)
 
 
-def _common(db_path: Path | None, domain: str, spec: Path | None) -> tuple[Any, str | None]:
-    from taskforge.env.domains import get_domain
+def _common(
+    db_path: Path | None, domain: str, spec: Path | None, tasks: list[Any]
+) -> tuple[Any, str | None]:
+    from taskforge.export.common import export_db
 
-    db = get_domain(domain).load_db(db_path)
+    db = export_db(db_path, domain, tasks)
     spec_hash = hashlib.sha256(spec.read_bytes()).hexdigest() if spec else None
     return db, spec_hash
 
@@ -113,7 +119,7 @@ def hf(
 
     started = time.perf_counter()
     chosen, chosen_tasks = select(pool, round_, union, tasks, warehouse, domain)
-    db, spec_hash = _common(db_path, domain, spec)
+    db, spec_hash = _common(db_path, domain, spec, chosen_tasks)
     splits = parse_splits(split) if split else DEFAULT_SPLITS
     result = export_hf(
         chosen,
@@ -156,7 +162,7 @@ def tau2(
 
     started = time.perf_counter()
     chosen, chosen_tasks = select(pool, round_, union, tasks, warehouse, domain)
-    db, spec_hash = _common(db_path, domain, spec)
+    db, spec_hash = _common(db_path, domain, spec, chosen_tasks)
     splits = parse_splits(split) if split else TAU2_SPLITS
     text = policy.read_text(encoding="utf-8") if policy else None
     result = export_tau2(
@@ -198,8 +204,8 @@ def verl(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """verl GRPO: train/val parquet, reward spec, tool and agent-loop configs, launch README."""
-    from taskforge.env.domains import get_domain
     from taskforge.errors import DataError
+    from taskforge.export.common import export_db
     from taskforge.export.manifest import command_line
     from trainer_adapters.verl.export import VerlExportOptions, export_verl
 
@@ -207,7 +213,7 @@ def verl(
         raise DataError(f"--db-mode: expected inline or file, got {db_mode!r}")
     started = time.perf_counter()
     chosen, chosen_tasks = select(pool, round_, union, tasks, warehouse, domain)
-    db = get_domain(domain).load_db(db_path)
+    db = export_db(db_path, domain, chosen_tasks)
     options = VerlExportOptions(
         spec=spec,
         val_fraction=val_fraction,

@@ -173,6 +173,11 @@ class Certificate(Contract):
         description="The records the gold actions touch follow from the scenario."
     )
     db_hash: str = Field(description="Content hash of the DB the task runs on.")
+    db_source: str | None = Field(
+        default=None,
+        description="Absolute path of the DB file the task was certified on, when it came from "
+        "one: exports given no DB look for it there (the hash decides).",
+    )
     gold_end_hash: str = Field(description="Content hash after the gold actions.")
     checks: dict[str, Any] = Field(default_factory=dict, description="Further checks.")
     verifier_version: str = Field(description="Version of the verifier.")

@@ -58,6 +58,8 @@ class Database:
             t: {k: record_digest(t, k, r) for k, r in recs.items()} for t, recs in tables.items()
         }
         self.digest_sum = sum(d for recs in self.digests.values() for d in recs.values()) & _MASK
+        self.source: str | None = None
+        """The file the snapshot was read from (None when built from data in memory)."""
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<data>") -> Database:
@@ -66,7 +68,9 @@ class Database:
             model = cls.model.model_validate(data)
         except ValidationError as exc:
             raise DataError(describe_validation_error(source, exc)) from exc
-        return cls(model.model_dump())
+        db = cls(model.model_dump())
+        db.source = None if source == "<data>" else source
+        return db
 
     @classmethod
     def load(cls, path: str | Path) -> Database:

@@ -74,6 +74,39 @@ def pair_tasks(pool: TaskPool, tasks: Sequence[Task]) -> list[Pair]:
     ]
 
 
+def export_db(db_path: Path | None, domain: str, tasks: Sequence[Task]) -> Database:
+    """The DB to export ``tasks`` with: ``db_path``, else the one their certificates name.
+
+    Without ``db_path``, the bundled DB is used when the certified tasks were certified on it
+    (or none is certified). When they all name one other DB, the file their certificates
+    recorded is used if its content still has that hash; otherwise the error names the file
+    to pass. Tasks certified on several DBs are left to :func:`check_db`.
+
+    Raises:
+        DataError: the certificates' DB cannot be found (one line, with the file to pass).
+    """
+    from taskforge.env.domains import get_domain
+
+    dom = get_domain(domain)
+    if db_path is not None:
+        return dom.load_db(db_path)
+    certified = {t.certificate.db_hash: t.certificate.db_source for t in tasks if t.certificate}
+    bundled = dom.load_db(None) if dom.default_db_path is not None else None
+    if len(certified) != 1 or (bundled is not None and bundled.hash in certified):
+        return bundled if bundled is not None else dom.load_db(None)
+    ((wanted, source),) = certified.items()
+    if source is not None and Path(source).is_file():
+        found = dom.load_db(Path(source))
+        if found.hash == wanted:
+            return found
+    where = f"--db {source}" if source else "--db with the DB they were synthesized on"
+    raise DataError(
+        f"the tasks were certified on DB {wanted[:16]}"
+        + (f" ({source}, which now differs or is gone)" if source else "")
+        + f", not the bundled one: pass {where}"
+    )
+
+
 def check_db(pairs: Sequence[Pair], db: Database) -> None:
     """Every certified task must have been certified on this DB (else its gold actions would
     not replay here)."""

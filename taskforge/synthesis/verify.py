@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from taskforge.contracts import Certificate, Message, Task, TerminationReason
@@ -354,6 +355,7 @@ def verify_task(
         noop_reward=noop,
         targets_identified=not identity,
         db_hash=db.hash,
+        db_source=str(Path(db.source).resolve()) if db.source else None,
         gold_end_hash=evaluator.gold(task).hash,
         checks={
             "gold_reward": gold,

@@ -107,3 +107,26 @@ def test_bad_input_is_one_line_and_exit_2(
         argv = argv[:-2]
     code, _, err = _run(*argv)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_export_finds_the_db_the_tasks_were_certified_on(tmp_path: Path) -> None:
+    from taskforge.env.domains import get_domain
+    from taskforge.env.domains.retail.generate import generate_db, write_db
+
+    db_file = tmp_path / "other_db.json"
+    write_db(generate_db(3, 40, 80, 12), db_file)
+    tasks = tmp_path / "t.json"
+    code, _, err = _run("synthesize", "--family", "multi_order", "--n", "3", "--db", str(db_file),
+                        "--out", str(tasks), "--embedder", "hashing", "--json")  # fmt: skip
+    assert code == 0, err
+    code, out, err = _run("export", "hf", "--tasks", str(tasks), "--out", str(tmp_path / "hf"),
+                          "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["n_tasks"] >= 1
+    retail = get_domain("retail")
+    assert retail.load_db(tmp_path / "hf" / "db.json").hash == retail.load_db(db_file).hash
+    db_file.write_text(db_file.read_text().replace('"zip": "', '"zip": "9', 1))
+    code, _, err = _run("export", "hf", "--tasks", str(tasks), "--out", str(tmp_path / "hf2"))
+    assert code == 2
+    line = err.strip().splitlines()[-1]
+    assert f"pass --db {db_file.resolve()}" in line and "now differs" in line
