@@ -35,7 +35,7 @@ turns, replies capped), 4 written tasks, 2 GRPO steps; they keep it near 20 minu
 
 def run_local_demo(out: Path, n_tasks: int, trials: int, as_json: bool) -> None:
     """Generate the DB and tasks, serve the model, run the round and train, re-evaluate."""
-    from taskforge.cli.rollout import EpisodeBar, episode_progress
+    from taskforge.cli.rollout import ProgressBar, episode_progress
     from taskforge.llm.local import LocalServer, ServerOptions, free_port
 
     out.mkdir(parents=True, exist_ok=True)
@@ -48,7 +48,7 @@ def run_local_demo(out: Path, n_tasks: int, trials: int, as_json: bool) -> None:
     try:
         llm_config = _write_llm_config(out, server.api_base)
         with episode_progress() as progress:
-            bar = EpisodeBar(progress, "rollout episodes")
+            bar = ProgressBar(progress)
             steps["loop"] = _loop(out, steps, llm_config, trials, bar)
             steps["reevaluate"] = _reevaluate(out, steps, llm_config, trials, bar)
     finally:
@@ -92,7 +92,7 @@ def _loop(out: Path, steps: dict[str, Any], llm_config: Path, trials: int, bar: 
                   "max_completion_tokens": 64},
     )  # fmt: skip
 
-    return run_loop(config, out / "taskforge.duckdb", out / "loop", stage_line, episodes=bar)
+    return run_loop(config, out / "taskforge.duckdb", out / "loop", stage_line, progress=bar)
 
 
 def _reevaluate(
@@ -116,7 +116,7 @@ def _reevaluate(
             trials=trials, config_path=config, concurrency=1, out_dir=where / "rollouts",
             max_steps=LOCAL_DEMO["max_steps"], warehouse=Path(loop["warehouse"]), round=2,
         )  # fmt: skip
-        result = run_rollout(request, on_start=bar.start, on_episode=bar.episode)
+        result = run_rollout(request, on_start=bar.start, on_episode=bar.step)
     after = {str(k): v for k, v in result.pop("pass_k").items()}
     return {"status": "done", "before": loop["rounds"][0]["pass_k"], "after": after, **result}
 

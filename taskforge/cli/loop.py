@@ -23,14 +23,13 @@ def loop(
 
     A rerun with the same config resumes after the last finished stage.
     """
-    from taskforge.cli.rollout import EpisodeBar, episode_progress
+    from taskforge.cli.rollout import ProgressBar, episode_progress
     from taskforge.loop import load_loop_config, run_loop
 
     settings = load_loop_config(config, rounds=rounds)
     where = warehouse or out / "taskforge.duckdb"
     with episode_progress() as progress:
-        bar = EpisodeBar(progress, "rollout episodes")
-        summary = run_loop(settings, where, out, on_event=_progress, episodes=bar)
+        summary = run_loop(settings, where, out, _progress, progress=ProgressBar(progress))
     if as_json:
         emit_json(summary)
     else:

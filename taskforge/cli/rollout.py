@@ -50,8 +50,8 @@ def rollout(
         domain=domain,
     )
     with episode_progress() as progress:
-        bar = EpisodeBar(progress)
-        result = run_rollout(request, on_start=bar.start, on_episode=bar.episode)
+        bar = ProgressBar(progress)
+        result = run_rollout(request, on_start=bar.start, on_episode=bar.step)
     if as_json:
         emit_json(result)
         return
@@ -64,24 +64,26 @@ def rollout(
     )
 
 
-class EpisodeBar:
-    """A progress bar of rollout episodes with the success rate so far; ``start`` resets it."""
+class ProgressBar:
+    """A progress bar of episodes (success rate so far) or other items; ``start`` resets it."""
 
     def __init__(self, progress: Progress, label: str = "episodes") -> None:
         self.progress = progress
         self.bar = progress.add_task(label, total=None, rate="-")
         self.n = self.ok = 0
 
-    def start(self, total: int) -> None:
-        """A rollout of ``total`` episodes begins."""
+    def start(self, total: int, label: str = "episodes") -> None:
+        """A stage of ``total`` items begins (a rollout's episodes, failures to judge...)."""
         self.n = self.ok = 0
-        self.progress.reset(self.bar, total=total, rate="-")
+        self.progress.reset(self.bar, total=total, description=label, rate="-")
 
-    def episode(self, reward: float) -> None:
-        """One episode ended with ``reward``."""
+    def step(self, reward: float | None = None) -> None:
+        """One item is done; an episode's ``reward`` updates the success rate."""
         self.n += 1
-        self.ok += reward >= 1 - 1e-6
-        self.progress.update(self.bar, advance=1, rate=f"{self.ok / self.n:.2f}")
+        if reward is not None:
+            self.ok += reward >= 1 - 1e-6
+            self.progress.update(self.bar, rate=f"{self.ok / self.n:.2f}")
+        self.progress.update(self.bar, advance=1)
 
 
 def episode_progress() -> Progress:

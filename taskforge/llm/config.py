@@ -114,6 +114,12 @@ class RoleConfig(BaseModel):
         description="tool_choice sent with calls that offer tools ('auto', 'required'); None "
         "leaves it out. llama.cpp's function-calling chat format ignores tools without it.",
     )
+    json_schema: bool = Field(
+        default=False,
+        description="The server follows OpenAI's json_schema response format (vLLM, taskforge's "
+        "local server): a role that answers in JSON then sends the schema of its answer, which "
+        "the server enforces; else it asks for any JSON object.",
+    )
     cache: bool = Field(
         default=True, description="Use the on-disk completion cache for this role (if any)."
     )

@@ -27,11 +27,18 @@ HANDLER = "taskforge-tools"
 
 
 def _json_grammar(response_format: dict[str, Any] | None) -> Any:
-    """A JSON grammar when the request asks for a JSON object (e.g. a judge's verdict)."""
+    """A grammar for a request that asks for JSON: its schema's (``json_schema``), else any
+    JSON value (``json_object``, or a schema llama.cpp cannot turn into a grammar)."""
     if not response_format or response_format.get("type") not in ("json_object", "json_schema"):
         return None
     from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    if schema:
+        try:
+            return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        except Exception:  # an unsupported schema feature: any JSON rather than a failed call
+            pass
     return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
 
 

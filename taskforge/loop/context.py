@@ -23,12 +23,13 @@ def config_hash(config: LoopConfig) -> str:
     return content_key("loop", config.model_dump(mode="json", exclude={"rounds"}))
 
 
-class EpisodeProgress(Protocol):
-    """Told when a rollout starts (its episode count) and as each episode ends (its reward)."""
+class StageProgress(Protocol):
+    """Told when a long stage starts (its item count: episodes, failures to judge) and as
+    each item ends (with the episode's reward, when there is one)."""
 
-    def start(self, total: int) -> None: ...
+    def start(self, total: int, label: str = "episodes") -> None: ...
 
-    def episode(self, reward: float) -> None: ...
+    def step(self, reward: float | None = None) -> None: ...
 
 
 @dataclass
@@ -39,7 +40,7 @@ class LoopContext:
     warehouse: Path
     out: Path
     outputs: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
-    episodes: EpisodeProgress | None = None
+    progress: StageProgress | None = None
 
     @cached_property
     def config_hash(self) -> str:

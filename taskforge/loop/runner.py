@@ -10,7 +10,7 @@ from typing import Any
 
 from taskforge.contracts.loop import LoopConfig
 from taskforge.loop import stages
-from taskforge.loop.context import EpisodeProgress, LoopContext
+from taskforge.loop.context import LoopContext, StageProgress
 from taskforge.loop.records import now, record_stage, stage_outputs
 
 ROUND_STAGES: list[tuple[str, stages.Stage]] = [
@@ -35,16 +35,17 @@ def run_loop(
     warehouse: Path,
     out: Path,
     on_event: Event | None = None,
-    episodes: EpisodeProgress | None = None,
+    progress: StageProgress | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) every round of the loop; returns the per-round summary.
 
-    ``on_event`` hears each stage start and end, ``episodes`` each rollout episode.
+    ``on_event`` hears each stage start and end; ``progress`` each rollout episode and each
+    judged failure.
     """
     from taskforge.loop.summary import summarise
 
     out.mkdir(parents=True, exist_ok=True)
-    ctx = LoopContext(config=config, warehouse=warehouse, out=out, episodes=episodes)
+    ctx = LoopContext(config=config, warehouse=warehouse, out=out, progress=progress)
     _stage(ctx, 0, "pool", stages.pool, on_event)
     for round_ in range(1, config.rounds + 1):
         for name, stage in ROUND_STAGES:

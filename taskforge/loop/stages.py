@@ -40,10 +40,10 @@ def rollout(ctx: LoopContext, round_: int) -> dict[str, Any]:
             out_dir=ctx.round_dir(round_) / "rollouts", warehouse=ctx.warehouse,
             domain=ctx.config.domain, round=round_,
         )  # fmt: skip
-        bar = ctx.episodes
+        bar = ctx.progress
         if bar is None:
             return run_rollout(request)
-        return run_rollout(request, on_start=bar.start, on_episode=bar.episode)
+        return run_rollout(request, on_start=bar.start, on_episode=bar.step)
 
 
 @contextmanager
@@ -80,7 +80,8 @@ def mine(ctx: LoopContext, round_: int) -> dict[str, Any]:
                 llm_config=ctx.config.llm_config,
             )
             config = {"loop_id": ctx.loop_id, "round": round_}
-            taxonomy_id = run_mine(wh, stages, [run_id], round_, config=config).taxonomy.taxonomy_id
+            result = run_mine(wh, stages, [run_id], round_, config=config, progress=ctx.progress)
+            taxonomy_id = result.taxonomy.taxonomy_id
         return {"taxonomy_id": taxonomy_id, "patterns": _patterns(wh, taxonomy_id)}
 
 

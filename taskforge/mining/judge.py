@@ -749,6 +749,21 @@ class LLMVerdict(BaseModel):
     evidence: list[str] = Field(default_factory=list)
 
 
+VERDICT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "category": {"type": "string", "enum": list(get_args(FailureCategory))},
+        "blame": {"type": "string", "enum": list(get_args(Blame))},
+        "decisive_step": {"type": "integer"},
+        "explanation": {"type": "string", "minLength": 1, "maxLength": 200},
+        "evidence": {"type": "array", "items": {"type": "string", "maxLength": 120}, "maxItems": 1},
+    },
+    "required": ["category", "blame", "decisive_step", "explanation", "evidence"],
+    "additionalProperties": False,
+}
+"""The verdict as a JSON schema a server can enforce (lengths bound so the answer closes)."""
+
+
 def json_object(text: str) -> Any:
     """The JSON object in ``text``: the whole text, a fenced block, or the outermost braces."""
     stripped = text.strip()
@@ -891,7 +906,7 @@ class LLMJudge:
         json_mode: bool = True,
         seed: int | None = 0,
     ) -> None:
-        self.client = json_client(client) if json_mode else client
+        self.client = json_client(client, VERDICT_SCHEMA) if json_mode else client
         self.model = client.role.model
         self.prompt_version = prompt_version
         self.fallback = fallback or DiagnosticJudge(toolkit_cls or _retail_tools())
@@ -959,12 +974,22 @@ class LLMJudge:
         )
 
 
-def json_client(client: LLMClient) -> LLMClient:
-    """The same client asking for JSON output (sharing its limit, cache and meter)."""
+def json_client(client: LLMClient, schema: dict[str, Any] | None = None) -> LLMClient:
+    """The same client asking for JSON output (sharing its limit, cache and meter).
+
+    With ``schema`` and a role whose server enforces schemas (``json_schema: true``), the
+    answer must follow ``schema``; otherwise any JSON object is asked for.
+    """
     role = client.role
     if "response_format" in role.extra:
         return client
-    extra = {**role.extra, "response_format": {"type": "json_object"}}
+    response_format: dict[str, Any] = {"type": "json_object"}
+    if schema is not None and role.json_schema:
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": "answer", "schema": schema},
+        }
+    extra = {**role.extra, "response_format": response_format}
     derived = LLMClient(
         role.model_copy(update={"extra": extra}), None, client.limit, name=client.name
     )

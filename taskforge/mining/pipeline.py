@@ -100,14 +100,22 @@ def judge_all(
     stages: MiningStages,
     pairs: list[tuple[str, str]],
     evaluator: Evaluator | None = None,
+    progress: Any = None,
 ) -> list[Judgment]:
-    """Judge every failure (re-scoring with ``evaluator`` when a recorded diff is missing)."""
+    """Judge every failure (re-scoring with ``evaluator`` when a recorded diff is missing).
+
+    ``progress`` (a :class:`~taskforge.loop.context.StageProgress`) hears each judgment.
+    """
     trajectories = load_trajectories(wh, [uid for uid, _ in pairs])
     tasks = load_tasks_by_uid(wh, sorted({task for _, task in pairs}))
+    if progress is not None:
+        progress.start(len(pairs), "judging failures")
     out = []
     for uid, task_uid in pairs:
         traj, task = trajectories[uid], tasks[task_uid]
         out.append(stages.judge.judge(task, traj, _reward(traj, task, evaluator), uid))
+        if progress is not None:
+            progress.step()
     return out
 
 
@@ -129,12 +137,16 @@ def mine(
     round_: int | None = None,
     evaluator: Evaluator | None = None,
     config: dict[str, Any] | None = None,
+    progress: Any = None,
 ) -> MiningResult:
-    """Mine the failures of the given runs/round into a new taxonomy version and store it."""
+    """Mine the failures of the given runs/round into a new taxonomy version and store it.
+
+    ``progress`` hears each failure judged (see :func:`judge_all`).
+    """
     from taskforge.mining.judge import judgment_text, mechanism_text
 
     pairs = failed_trajectories(wh, runs, round_)
-    judgments = judge_all(wh, stages, pairs, evaluator)
+    judgments = judge_all(wh, stages, pairs, evaluator, progress)
     agent = [j for j in judgments if j.blame == "agent"]
     config = {**(config or {}), "runs": list(runs or []), "round": round_}
     version = next_version(wh)

@@ -89,3 +89,31 @@ def _schemas() -> list[dict]:
     from taskforge.env.domains import get_domain
 
     return get_domain("retail").toolkit_cls.openai_schemas()
+
+
+def test_the_judge_verdict_follows_its_schema(server: LocalServer) -> None:
+    """With ``json_schema: true`` the server enforces the verdict's schema: it parses."""
+    from taskforge.contracts import Message, TerminationReason, Trajectory
+    from taskforge.contracts.io import load_tasks
+    from taskforge.env.domains import get_domain
+    from taskforge.env.evaluator import Evaluator
+    from taskforge.llm import LLMClient, RoleConfig
+    from taskforge.llm.local import local_llm_config
+    from taskforge.mining.judge import LLMJudge
+
+    task = load_tasks(REPO / "datasets" / "retail" / "seed_tasks.json")[0]
+    messages = [
+        Message(role="assistant", content="Hi! How can I help you today?"),
+        Message(role="user", content="Please cancel my order, I ordered it by mistake."),
+        Message(role="assistant", content="Sorry, I cannot help with that. Goodbye."),
+    ]
+    stop = TerminationReason.USER_STOP
+    domain = get_domain("retail")
+    reward = Evaluator(domain.toolkit_cls, domain.load_db()).evaluate(task, messages, stop)
+    trajectory = Trajectory(id="t0", task_id=task.id, trial=0, termination_reason=stop,
+                            messages=messages, reward_info=reward)  # fmt: skip
+    role = RoleConfig.model_validate(local_llm_config(server.api_base)["judge"])
+    assert role.json_schema
+    judgment = LLMJudge(LLMClient(role, None, 1, name="judge")).judge(task, trajectory, reward, "u")
+    assert "llm_error" not in judgment.structured, judgment.structured.get("llm_error")
+    assert judgment.judge == "llm" and judgment.explanation
