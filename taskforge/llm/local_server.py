@@ -9,6 +9,7 @@ prompt tokens for Retail's tools). :class:`taskforge.llm.local.LocalServer` star
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 import uuid
@@ -33,7 +34,9 @@ def _json_grammar(response_format: dict[str, Any] | None) -> Any:
         return None
     from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
-    schema = (response_format.get("json_schema") or {}).get("schema")
+    schema = response_format.get("schema") or (response_format.get("json_schema") or {}).get(
+        "schema"
+    )
     if schema:
         try:
             return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
@@ -176,7 +179,49 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     server = ServerSettings(host="127.0.0.1", port=args.port)
     app = create_app(server_settings=server, model_settings=[model])
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(accept_json_schema(app), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+def openai_response_format(body: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's ``{"type": "json_schema", "json_schema": {"schema": S}}`` as llama-cpp-python's
+    ``{"type": "json_object", "schema": S}`` (its request model rejects the former)."""
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        body = {**body, "response_format": {"type": "json_object", "schema": schema}}
+    return body
+
+
+def accept_json_schema(app: Any) -> Any:
+    """An ASGI wrapper that rewrites chat requests with :func:`openai_response_format`."""
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") != "http" or not scope.get("path", "").endswith("chat/completions"):
+            await app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        raw = b"".join(chunks)
+        with contextlib.suppress(ValueError, TypeError):  # not JSON: the server answers it
+            raw = json.dumps(openai_response_format(json.loads(raw))).encode()
+        headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-length"]
+        headers.append((b"content-length", str(len(raw)).encode()))
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        await app({**scope, "headers": headers}, replay, send)
+
+    return wrapped
 
 
 if __name__ == "__main__":
