@@ -43,14 +43,33 @@ app.add_typer(rewards.app, name="rewards")
 app.add_typer(pool.app, name="pool")
 app.add_typer(export.app, name="export")
 app.add_typer(serve.app, name="serve")
-app.command("sql")(sql.sql)
-app.command("rollout")(rollout.rollout)
-app.command("mine")(mine.mine)
-app.command("report")(report.report)
-app.command("synthesize")(synthesize.synthesize)
-app.command("demo")(demo.demo)
-app.command("verify")(verify.verify)
-app.command("loop")(loop.loop)
+app.command(
+    "sql", epilog='Example: taskforge sql "SELECT task_id, reward FROM trajectories LIMIT 5" --json'
+)(sql.sql)
+app.command(
+    "rollout",
+    epilog="Example: taskforge rollout --tasks datasets/retail/seed_tasks.json --limit 2 "
+    "--trials 1 --json",
+)(rollout.rollout)
+app.command(
+    "mine", epilog="Example: taskforge mine --embedder hashing --min-cluster-size 2 --json"
+)(mine.mine)
+app.command("report", epilog="Example: taskforge report --out report.html --json")(report.report)
+app.command(
+    "synthesize",
+    epilog="Example: taskforge synthesize --family multi_order --n 3 --embedder hashing "
+    "--out targeted.json --json",
+)(synthesize.synthesize)
+app.command(
+    "demo", epilog="Example: taskforge demo --out taskforge-demo --json  (offline, a few minutes)"
+)(demo.demo)
+app.command(
+    "verify",
+    epilog="Example: taskforge verify datasets/retail/seed_tasks.json --out certified.json --json",
+)(verify.verify)
+app.command(
+    "loop", epilog="Example: taskforge loop --rounds 1 --out taskforge-loop --json  (offline)"
+)(loop.loop)
 
 
 def main() -> None:

@@ -20,7 +20,11 @@ from taskforge.env.domains import get_domain
 app = App(help="Benchmarks (ratios against a same-run baseline).", no_args_is_help=True)
 
 
-@app.command("env")
+@app.command(
+    "env",
+    epilog="Example: taskforge bench env --tasks datasets/retail/seed_tasks.json "
+    "--seconds 1 --json",
+)
 def env(
     tasks_path: Path = typer.Option(..., "--tasks", help="tasks.json to evaluate."),
     db_path: Path | None = typer.Option(None, "--db", help="DB JSON (default: bundled DB)."),
@@ -52,7 +56,9 @@ def env(
     )
 
 
-@app.command("warehouse")
+@app.command(
+    "warehouse", epilog="Example: taskforge bench warehouse --sizes 1000 --repeat 1 --json"
+)
 def warehouse(
     sizes: str = typer.Option(
         "10000,100000", "--sizes", help="Comma-separated numbers of synthetic trajectories."
@@ -134,7 +140,7 @@ def _one_core() -> Iterator[int | None]:
         os.sched_setaffinity(0, cores)
 
 
-@app.command("mining")
+@app.command("mining", epilog="Example: taskforge bench mining --embedder hashing --json")
 def mining(
     bench: Path | None = typer.Option(
         None,
@@ -333,7 +339,9 @@ def _print_judge_report(report: dict[str, Any]) -> None:
     )
 
 
-@app.command("failures")
+@app.command(
+    "failures", epilog="Example: taskforge bench failures --out failure-bench --per-mode 10 --json"
+)
 def failures(
     out: Path = typer.Option(Path("datasets/failure-bench"), "--out", help="Output folder."),
     per_mode: int = typer.Option(100, "--per-mode", min=1, help="Failures per error mode."),
@@ -354,7 +362,7 @@ def failures(
         console.print(f"wrote {report['path']}: {report['per_mode']}")
 
 
-@app.command("synthesis")
+@app.command("synthesis", epilog="Example: taskforge bench synthesis --n 5 --json")
 def synthesis(
     n: int = typer.Option(20, "--n", min=1, help="Candidates per family."),
     seed: int = typer.Option(0, "--seed", help="Seed of sampling and wording."),

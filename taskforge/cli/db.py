@@ -13,7 +13,10 @@ from taskforge.env.domains import get_domain
 app = App(help="Synthetic domain databases.", no_args_is_help=True)
 
 
-@app.command("generate")
+@app.command(
+    "generate",
+    epilog="Example: taskforge db generate --out db.json --seed 1 --users 20 --orders 40 --json",
+)
 def generate(
     out: Path = typer.Option(..., "--out", help="Where to write the DB JSON."),
     seed: int = typer.Option(0, "--seed", help="Random seed; same arguments give the same bytes."),

@@ -30,7 +30,8 @@ LOCAL_DEMO: dict[str, Any] = {
     "train_steps": 2,
 }
 """The local demo's sizes: 10 tasks x 2 trials of at most 6 messages (3 user and 2 policy
-turns, replies capped), 4 written tasks, 2 GRPO steps; they keep it near 20 minutes on 2 cores."""
+turns, replies capped), 4 written tasks (the model writes them; their blueprints come from the
+offline samplers, not the LLM explorer), 2 GRPO steps: near 20 minutes on 2 cores."""
 
 
 def run_local_demo(out: Path, n_tasks: int, trials: int, as_json: bool) -> None:
@@ -70,6 +71,7 @@ def _write_llm_config(out: Path, api_base: str) -> Path:
     data = local_llm_config(api_base, cache_dir=out / "llm-cache")
     for role, cap in LOCAL_DEMO["max_tokens"].items():
         data[role]["max_tokens"] = cap
+    del data["explorer"]  # blueprints from the offline samplers: exploring costs 30 turns each
     write_atomic(path, yaml.safe_dump(data, sort_keys=False))
     return path
 

@@ -28,7 +28,11 @@ _COLUMNS = (
 """Table columns: title and row key (rec.: recorded, new: recomputed, ok: they agree)."""
 
 
-@app.command("tau2-results")
+@app.command(
+    "tau2-results",
+    epilog="Example: taskforge eval tau2-results data/simulations/my_run.json --json  "
+    "(a tau2-bench results file)",
+)
 def tau2_results(
     results_path: Path = typer.Argument(..., metavar="RESULTS", help="tau2 results JSON."),
     db_path: Path | None = typer.Option(None, "--db", help="DB the run used (tau2's db.json)."),

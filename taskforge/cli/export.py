@@ -93,7 +93,7 @@ def _report(summary: dict[str, Any], started: float, as_json: bool) -> None:
         console.print(f"pushed: {summary['pushed']}")
 
 
-@app.command("hf")
+@app.command("hf", epilog="Example: taskforge export hf --pool retail --out export-hf --json")
 def hf(
     pool: str | None = POOL,
     round_: int | None = ROUND,
@@ -138,7 +138,7 @@ def hf(
     _report(summary, started, as_json)
 
 
-@app.command("tau2")
+@app.command("tau2", epilog="Example: taskforge export tau2 --pool retail --out export-tau2 --json")
 def tau2(
     pool: str | None = POOL,
     round_: int | None = ROUND,
@@ -179,7 +179,7 @@ def tau2(
     _report(result.summary(), started, as_json)
 
 
-@app.command("verl")
+@app.command("verl", epilog="Example: taskforge export verl --pool retail --out export-verl --json")
 def verl(
     pool: str | None = POOL,
     round_: int | None = ROUND,

@@ -73,7 +73,11 @@ def _report(
     )
 
 
-@app.command("tau2")
+@app.command(
+    "tau2",
+    epilog="Example: taskforge ingest tau2 data/simulations/my_run.json --json  "
+    "(a tau2-bench results file)",
+)
 def tau2(
     paths: list[Path] = PATHS,
     warehouse: Path | None = WAREHOUSE_OPTION,
@@ -84,7 +88,10 @@ def tau2(
     _ingest("tau2", paths, warehouse, skip_bad, as_json)
 
 
-@app.command("jsonl")
+@app.command(
+    "jsonl",
+    epilog="Example: taskforge ingest jsonl rollouts/ --json  (the shards of `taskforge rollout`)",
+)
 def jsonl(
     paths: list[Path] = PATHS,
     warehouse: Path | None = WAREHOUSE_OPTION,
@@ -95,13 +102,18 @@ def jsonl(
     _ingest("jsonl", paths, warehouse, skip_bad, as_json)
 
 
-@app.command("verl")
+@app.command(
+    "verl",
+    epilog="Example: taskforge ingest verl run/rollout_data --skip-bad --json  (a verl run folder)",
+)
 def verl(
     paths: list[Path] = PATHS,
     warehouse: Path | None = WAREHOUSE_OPTION,
     skip_bad: bool = SKIP_BAD,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """verl training rollouts: the taskforge agent loop's episodes and verl's rollout dumps
-    (a run's rollout_data folder), with task ids and training steps."""
+    """verl training rollouts (a run's rollout_data folder), with task ids and training steps.
+
+    Reads both the taskforge agent loop's own episodes and verl's rollout dumps.
+    """
     _ingest("verl", paths, warehouse, skip_bad, as_json)

@@ -88,7 +88,9 @@ def _task_file(path: Path) -> dict[str, str]:
     return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
-@app.command("add")
+@app.command(
+    "add", epilog="Example: taskforge pool add --name retail --round 1 --tasks targeted.json --json"
+)
 def add(
     name: str = NAME,
     round_: int = ROUND,
@@ -113,7 +115,9 @@ def add(
     _build(name, round_, loaded, cur, mode, domain, warehouse, config, as_json)
 
 
-@app.command("build")
+@app.command(
+    "build", epilog="Example: taskforge pool build --name retail --round 1 --band 0.05 0.95 --json"
+)
 def build(
     name: str = NAME,
     round_: int = ROUND,
@@ -182,7 +186,7 @@ def _print(summary: dict[str, Any], as_json: bool) -> None:
     console.print(f"certificate coverage: {summary['certificate_coverage']}")
 
 
-@app.command("show")
+@app.command("show", epilog="Example: taskforge pool show --name retail --union --json")
 def show(
     name: str = typer.Option(..., "--name", help="Pool name."),
     round_: int | None = typer.Option(None, "--round", help="Round (default: the latest)."),
@@ -217,7 +221,7 @@ def show(
         console.print(table)
 
 
-@app.command("list")
+@app.command("list", epilog="Example: taskforge pool list --json")
 def list_(warehouse: Path | None = WAREHOUSE_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Every pool round in the warehouse."""
     from taskforge.pool import list_pools

@@ -24,7 +24,7 @@ SPEC_OPTION = typer.Option(
 )
 
 
-@app.command("show")
+@app.command("show", epilog="Example: taskforge rewards show --spec success-only --json")
 def show(spec: str = SPEC_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Print a reward spec (YAML, loadable again with --spec FILE) and its hash."""
     from taskforge.rewards import dump_spec, load_spec
@@ -38,7 +38,11 @@ def show(spec: str = SPEC_OPTION, as_json: bool = JSON_OPTION) -> None:
     typer.echo(f"# spec_hash: {loaded.spec_hash()}\n" + dump_spec(loaded), nl=False)
 
 
-@app.command("probe")
+@app.command(
+    "probe",
+    epilog="Example: taskforge rewards probe --tasks datasets/retail/seed_tasks.json "
+    "--spec raft --json",
+)
 def probe(
     spec: str = SPEC_OPTION,
     tasks_path: Path = typer.Option(..., "--tasks", help="tasks.json (a list of tasks)."),

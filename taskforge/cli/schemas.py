@@ -12,7 +12,7 @@ from taskforge.contracts.schemas import drifted_schemas, write_schemas
 app = App(help="JSON Schemas generated from taskforge.contracts.", no_args_is_help=True)
 
 
-@app.command("generate")
+@app.command("generate", epilog="Example: taskforge schemas generate --out schemas --json")
 def generate(
     out: Path = typer.Option(Path("schemas"), "--out", help="Folder for the *.schema.json files."),
     check: bool = typer.Option(False, "--check", help="Only report drift; exit 1 if any."),

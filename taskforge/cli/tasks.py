@@ -25,7 +25,9 @@ from taskforge.synthesis.seed import sample_seed_tasks, task_kind
 app = App(help="Inspect and check task files.", no_args_is_help=True)
 
 
-@app.command("audit")
+@app.command(
+    "audit", epilog="Example: taskforge tasks audit datasets/retail/seed_tasks.json --json"
+)
 def audit(
     tasks_path: Path = typer.Argument(..., metavar="TASKS", help="tasks.json (a list of tasks)."),
     db_path: Path | None = typer.Option(None, "--db", help="DB JSON (default: bundled DB)."),
@@ -58,7 +60,7 @@ def audit(
     console.print(summary)
 
 
-@app.command("seed")
+@app.command("seed", epilog="Example: taskforge tasks seed --n 5 --out seed_tasks.json --json")
 def seed(
     db_path: Path | None = typer.Option(None, "--db", help="Retail DB JSON (default: bundled)."),
     n: int = typer.Option(30, "--n", min=0, help="Number of tasks."),
@@ -80,4 +82,8 @@ def seed(
     console.print(kinds)
 
 
-app.command("verify", help="Alias of `taskforge verify`.")(verify)
+app.command(
+    "verify",
+    help="Certify tasks: an alias of `taskforge verify`.",
+    epilog="Example: taskforge tasks verify datasets/retail/seed_tasks.json --json",
+)(verify)

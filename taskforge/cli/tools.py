@@ -21,7 +21,7 @@ TOOL_SCHEMAS_OPTION = typer.Option(
 )
 
 
-@app.command("schemas")
+@app.command("schemas", epilog="Example: taskforge tools schemas --domain retail --json")
 def schemas(
     domain: str = DOMAIN_OPTION,
     tool_schemas: Path | None = TOOL_SCHEMAS_OPTION,

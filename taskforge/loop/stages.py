@@ -222,7 +222,7 @@ def pool(ctx: LoopContext, round_: int) -> dict[str, Any]:
         built = build_pool(
             wh, ctx.config.name, round_, new, ctx.config.curriculum,
             mode=ctx.pool_mode, domain=ctx.config.domain, command=ctx.command,
-            config=ctx.config.model_dump(mode="json"),
+            config=ctx.config.model_dump(mode="json"), allow_empty=round_ > 0,
         )  # fmt: skip
         union, tasks = select_pool(wh, ctx.config.name, round_, union=True)
     path = ctx.round_dir(round_) / "pool_tasks.json"

@@ -111,15 +111,20 @@ def build_pool(
     domain: str | None = None,
     command: str | None = None,
     config: Mapping[str, Any] | None = None,
+    allow_empty: bool = False,
 ) -> TaskPool:
     """Add ``tasks`` to round ``round_`` of pool ``name`` and (re)apply the curriculum.
 
     Candidates are the round's stored tasks plus ``tasks``; the curriculum, mode and domain
     default to the stored ones. Tasks are written to ``tasks`` when new. Everything lands in
-    one transaction, and a rebuild that changes nothing writes nothing.
+    one transaction, and a rebuild that changes nothing writes nothing. A round with no task
+    at all is an error unless ``allow_empty`` (a loop round whose candidates were all
+    rejected: the union of the earlier rounds carries on).
     """
     stored = _stored(wh, name, round_)
-    pool, new = _compose(wh, name, round_, stored, tasks, curriculum, mode, domain, config)
+    pool, new = _compose(
+        wh, name, round_, stored, tasks, curriculum, mode, domain, config, allow_empty
+    )
     if stored is not None and _unchanged(stored, pool):
         return pool
     if command:
@@ -142,6 +147,7 @@ def _compose(
     mode: PoolMode | None,
     domain: str | None,
     config: Mapping[str, Any] | None,
+    allow_empty: bool = False,
 ) -> tuple[TaskPool, dict[str, Task]]:
     """The round as it should be now, and the tasks the warehouse does not hold for it yet.
 
@@ -156,7 +162,7 @@ def _compose(
     known = load_tasks_by_uid(wh, sorted(stored.added_at)) if stored else {}
     new = {uid: t for uid, t in keyed(tasks, domain).items() if uid not in known}
     candidates = {**known, **new}
-    if not candidates:
+    if not candidates and not allow_empty:
         raise DataError(f"pool {name!r} round {round_}: no tasks (give a tasks file)")
     entries = [entry_for(t, uid, domain, round_) for uid, t in candidates.items()]
     evidence = task_evidence(wh, list(candidates), curriculum.runs if curriculum else None)

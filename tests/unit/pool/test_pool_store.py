@@ -93,6 +93,17 @@ def test_union_of_two_rounds_keeps_each_task_at_its_first_round(
     ]
 
 
+def test_a_loop_round_with_no_accepted_task_carries_the_union_on(
+    tmp_path: Path, targeted: list[Task]
+) -> None:
+    with Warehouse.open(tmp_path / "w.duckdb") as wh:
+        build_pool(wh, "p", 1, targeted[:4], mode="raft-union")
+        empty = build_pool(wh, "p", 2, [], allow_empty=True)
+        union, tasks = union_pool(wh, "p", 2)
+    assert empty.entries == [] and empty.mode == "raft-union"
+    assert union.round == 2 and len(union.entries) == len(tasks) == 4
+
+
 def test_union_applies_the_last_rounds_curriculum_to_every_round(
     tmp_path: Path, targeted: list[Task]
 ) -> None:
