@@ -41,6 +41,11 @@ REGISTRY: dict[str, dict[str, str]] = {
     "nl_judge": {
         "llm": "taskforge.rewards.nl_judge:nl_judge_from_config",
     },
+    # where rollout episodes run: this process, or Ray tasks (ray imported only when built)
+    "executor": {
+        "local": "taskforge.executors.local:LocalExecutor",
+        "ray": "taskforge.executors.ray_executor:RayExecutor",
+    },
     # trainers live outside the core; named here, imported only when a loop trains
     "trainer": {
         "trl-cpu": "trainer_adapters.trl_cpu.trainer:TRLCPUTrainer",

@@ -29,9 +29,19 @@ def rollout(
     tool_schemas: Path | None = TOOL_SCHEMAS_OPTION,
     warehouse: Path | None = WAREHOUSE_OPTION,
     domain: str = DOMAIN_OPTION,
+    executor: str = typer.Option(
+        "local", "--executor", help="local: in this process; ray: chunks as Ray tasks."
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Ray cluster to join (default: start a local one)."
+    ),
+    workers: int = typer.Option(
+        0, "--workers", min=0, help="Ray tasks in flight (0: one per cluster CPU)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run the policy against the user simulator; resumable (a rerun plays only what is missing)."""
+    from taskforge.executors import executor_settings
     from taskforge.rollout.api import RolloutRequest, run_rollout
 
     request = RolloutRequest(
@@ -48,6 +58,7 @@ def rollout(
         tool_schemas=tool_schemas,
         warehouse=warehouse,
         domain=domain,
+        executor=executor_settings(executor, ray_address, workers),
     )
     with episode_progress() as progress:
         bar = ProgressBar(progress)

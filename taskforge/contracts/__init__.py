@@ -3,7 +3,12 @@
 from taskforge.contracts.base import SCHEMA_VERSION, Contract
 from taskforge.contracts.export import ExportManifest
 from taskforge.contracts.judgment import Blame, FailureCategory, Judgment
-from taskforge.contracts.loop import LoopConfig, MiningSettings, SynthesisSettings
+from taskforge.contracts.loop import (
+    ExecutorSettings,
+    LoopConfig,
+    MiningSettings,
+    SynthesisSettings,
+)
 from taskforge.contracts.message import Message, Requestor, Role, ToolCall
 from taskforge.contracts.pool import Curriculum, PoolEntry, PoolMode, PoolStatus, TaskPool
 from taskforge.contracts.reward import (
@@ -53,6 +58,7 @@ __all__ = [
     "EnvAssertionCheck",
     "EnvFunctionCall",
     "EvaluationCriteria",
+    "ExecutorSettings",
     "ExportManifest",
     "FailureCategory",
     "FieldDiff",

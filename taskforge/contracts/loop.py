@@ -36,6 +36,35 @@ class MiningSettings(Contract):
     min_cluster_size: int = Field(default=2, ge=2, description="HDBSCAN min_cluster_size.")
 
 
+ExecutorKind = Literal["local", "ray"]
+
+
+class ExecutorSettings(Contract):
+    """Where the rollout's episodes run: in this process, or fanned out on a Ray cluster."""
+
+    kind: ExecutorKind = Field(
+        default="local",
+        description="local: every episode in this process (the default); ray: chunks of "
+        "episodes as Ray tasks, each writing its own shard, landed by this process.",
+    )
+    address: str | None = Field(
+        default=None,
+        description="Ray cluster address (ray://host:10001, host:6379 or auto); None starts a "
+        "local Ray cluster. Only with kind ray.",
+    )
+    num_workers: int = Field(
+        default=0,
+        ge=0,
+        description="Ray tasks in flight at once; 0: one per CPU of the cluster.",
+    )
+
+    @model_validator(mode="after")
+    def _address_needs_ray(self) -> ExecutorSettings:
+        if self.address is not None and self.kind != "ray":
+            raise ValueError(f"address is only for the ray executor, not {self.kind!r}")
+        return self
+
+
 class TrainingSettings(Contract):
     """The trainer's knobs (``trainer: verl`` on a GPU machine with vllm; ``trl-cpu`` here)."""
 
@@ -91,6 +120,11 @@ class LoopConfig(Contract):
         default=200, ge=2, description="Messages per rollout episode before it is cut."
     )
     seed: int = Field(default=0, description="Seed of every sampled choice.")
+    executor: ExecutorSettings = Field(
+        default_factory=ExecutorSettings,
+        description="Where rollout episodes run (not part of the loop's identity: the results "
+        "are the same on every executor).",
+    )
     mining: MiningSettings = Field(default_factory=MiningSettings, description="Mining.")
     synthesis: SynthesisSettings = Field(
         default_factory=SynthesisSettings, description="Targeted synthesis."

@@ -18,9 +18,10 @@ from taskforge.warehouse.keys import content_key
 def config_hash(config: LoopConfig) -> str:
     """Content hash of a loop config (paths as given), the key of its stage records.
 
-    The number of rounds is left out: asking for more rounds extends the same loop.
+    The number of rounds is left out: asking for more rounds extends the same loop. So is the
+    executor: a loop started on one machine may go on on a Ray cluster (same episodes).
     """
-    return content_key("loop", config.model_dump(mode="json", exclude={"rounds"}))
+    return content_key("loop", config.model_dump(mode="json", exclude={"rounds", "executor"}))
 
 
 class StageProgress(Protocol):

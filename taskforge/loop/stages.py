@@ -27,7 +27,7 @@ def rollout(ctx: LoopContext, round_: int) -> dict[str, Any]:
 
     When the previous round trained a policy the local server can serve (``policy_model``, a
     GGUF file), this round plays that checkpoint: the server starts for the rollout and the
-    config's policy role points at it.
+    config's policy role points at it. The episodes run on the config's ``executor``.
     """
     from taskforge.rollout.api import RolloutRequest, run_rollout
 
@@ -38,7 +38,7 @@ def rollout(ctx: LoopContext, round_: int) -> dict[str, Any]:
             concurrency=ctx.config.concurrency, seed=ctx.config.seed,
             max_steps=ctx.config.max_steps,
             out_dir=ctx.round_dir(round_) / "rollouts", warehouse=ctx.warehouse,
-            domain=ctx.config.domain, round=round_,
+            domain=ctx.config.domain, round=round_, executor=ctx.config.executor,
         )  # fmt: skip
         bar = ctx.progress
         if bar is None:

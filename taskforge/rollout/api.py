@@ -1,19 +1,22 @@
-"""The rollout as one call: load, play (resumable), ingest, and report pass^k."""
+"""The rollout as one call: load, play (resumable, here or fanned out), ingest, report pass^k."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from taskforge.contracts import Run, Task, Trajectory
 from taskforge.contracts.io import load_tasks, read_json
+from taskforge.contracts.loop import ExecutorSettings
 from taskforge.env.domains import Domain, get_domain
 from taskforge.env.schema import load_schema_overrides
 from taskforge.errors import DataError
+from taskforge.executors import Executor, open_executor
 from taskforge.rollout.episode import EpisodeRunner
 from taskforge.rollout.runner import EpisodeHooks, RolloutPlan, make_run_id, play
 
@@ -37,6 +40,7 @@ class RolloutRequest:
     domain: str = "retail"
     cache: bool = True
     round: int | None = None
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
 
 
 def select_tasks(path: Path, split: str | None, limit: int | None) -> list[Task]:
@@ -62,11 +66,21 @@ def run_rollout(
     request: RolloutRequest,
     on_start: Callable[[int], None] | None = None,
     on_episode: Callable[[float], None] | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
-    """Play the rollout's missing episodes, ingest its shard, and summarise the run."""
+    """Play the rollout's missing episodes, ingest its shards, and summarise the run.
+
+    Args:
+        request: The rollout.
+        on_start: Told the number of episodes (played or resumed) before any is played.
+        on_episode: Told the reward of each episode as it is played (as each chunk lands,
+            with an executor that leaves the process).
+        executor: Where the episodes run; None opens the one ``request.executor`` names.
+            The local executor plays in this process into one shard (``<run_id>.jsonl``);
+            any other plays chunks into the run's folder of shards (``<run_id>/``), see
+            :mod:`taskforge.rollout.chunks`.
+    """
     from taskforge.llm import load_llm_config
-    from taskforge.rewards.nl_judge import nl_judge_from_config
-    from taskforge.rollout.offline_agents import register_scripted_agents
 
     dom = get_domain(request.domain)
     tasks = select_tasks(request.tasks_path, request.split, request.limit)
@@ -74,17 +88,63 @@ def run_rollout(
         raise DataError(f"{request.tasks_path}: no tasks to play")
     db = dom.load_db(request.db_path)
     config = load_llm_config(request.config_path)
-    register_scripted_agents()
     plan = _plan(request, tasks, db, config)
     if on_start is not None:
         on_start(len(tasks) * request.trials)
+    with _executor(request, executor) as ex:
+        if ex.in_process and not chunk_folder(plan).exists():
+            shard, n_played = play_here(request, plan, db, config, on_episode)
+            files = [shard]
+        else:
+            from taskforge.rollout.chunks import play_chunks
+
+            shard, n_played = play_chunks(request, plan, ex, on_episode)
+            files = shard_files(shard)
+    return _ingest_and_summarise(request, plan, shard, files, n_played, ex.name)
+
+
+def chunk_folder(plan: RolloutPlan) -> Path:
+    """The run's folder of chunk shards (``<out>/<run_id>/``), used once a run fans out."""
+    return plan.out_dir / plan.run.run_id
+
+
+def shard_files(path: Path) -> list[Path]:
+    """A shard, or the complete shards in a folder of shards (sorted; none if it is absent)."""
+    from taskforge.warehouse import get_adapter
+
+    return get_adapter("jsonl").files(path) if path.exists() else []
+
+
+@contextmanager
+def _executor(request: RolloutRequest, given: Executor | None) -> Iterator[Executor]:
+    """The executor given (left open), or the one the request names (closed afterwards)."""
+    if given is not None:
+        yield given
+        return
+    with open_executor(request.executor) as executor:
+        yield executor
+
+
+def play_here(
+    request: RolloutRequest,
+    plan: RolloutPlan,
+    db: Any,
+    config: Any,
+    on_episode: Callable[[float], None] | None = None,
+) -> tuple[Path, int]:
+    """Play the plan's missing episodes in this process; its complete shard and how many."""
+    from taskforge.rewards.nl_judge import nl_judge_from_config
+    from taskforge.rollout.offline_agents import register_scripted_agents
+
+    dom = get_domain(request.domain)
+    register_scripted_agents()
     rewards: list[float] = []
     hooks = _hooks(db, config, rewards, on_episode)
     nl_judge = nl_judge_from_config(config, use_cache=request.cache)  # None: judge is offline
     runner = EpisodeRunner(dom.toolkit_cls, db, *_clients(config, request), nl_judge=nl_judge)
     tools = _tools(dom, request.tool_schemas)
     shard = asyncio.run(play(plan, runner, dom, tools, request.concurrency, hooks))
-    return _ingest_and_summarise(request, plan, shard, len(rewards))
+    return shard, len(rewards)
 
 
 def _clients(config: Any, request: RolloutRequest) -> tuple[Any, Any]:
@@ -122,11 +182,16 @@ def _hooks(
 
 
 def _ingest_and_summarise(
-    request: RolloutRequest, plan: RolloutPlan, shard: Path, n_played: int
+    request: RolloutRequest,
+    plan: RolloutPlan,
+    shard: Path,
+    files: list[Path],
+    n_played: int,
+    executor: str,
 ) -> dict[str, Any]:
     from taskforge.warehouse import Warehouse, get_adapter, ingest_paths
 
-    ingest_paths(request.warehouse, get_adapter("jsonl"), [shard])
+    ingest_paths(request.warehouse, get_adapter("jsonl"), files)  # landed ones are skipped
     with Warehouse.open(request.warehouse, read_only=True) as wh:
         rows = wh.query("SELECT * FROM pass_k_run WHERE run_id = ?", [plan.run.run_id]).to_dicts()
         where = str(wh.path)
@@ -141,6 +206,7 @@ def _ingest_and_summarise(
         "n_tasks": len(plan.tasks),
         "trials": plan.trials,
         "pass_k": {k: stats.get(f"pass_{k}") for k in range(1, 5)},
+        "executor": executor,
     }
 
 

@@ -5,7 +5,9 @@ DB, the LLM config of the agent and user roles, the number of trials and the bas
 episodes are appended, one line each, to ``<out>/<run_id>.jsonl.part`` as they finish; a rerun
 of the same rollout reads that file and plays only the (task, trial) pairs it lacks. When all
 pairs are done the file is renamed to ``<run_id>.jsonl`` (a complete shard, see
-:mod:`taskforge.warehouse.shards`) and ingested into the warehouse.
+:mod:`taskforge.warehouse.shards`) and ingested into the warehouse. A fanned-out rollout
+(:mod:`taskforge.rollout.chunks`) plays each chunk the same way, with a plan restricted to the
+chunk's pairs and its shard named after the chunk.
 """
 
 from __future__ import annotations
@@ -38,6 +40,18 @@ class RolloutPlan:
     run: Run
     max_steps: int = 200
     max_errors: int = 10
+    pairs: list[tuple[str, int]] | None = None
+    """Only these (task id, trial) pairs (one chunk of a fanned-out rollout); None: all."""
+    name: str | None = None
+    """Stem of the shard's file name; None: the run id."""
+
+    def all_pairs(self) -> list[tuple[Task, int]]:
+        """The (task, trial) pairs the plan covers, task by task."""
+        every = [(t, k) for t in self.tasks for k in range(self.trials)]
+        if self.pairs is None:
+            return every
+        wanted = set(self.pairs)
+        return [(t, k) for t, k in every if (t.id, k) in wanted]
 
 
 def make_run_id(
@@ -150,13 +164,13 @@ async def play(
     hooks: EpisodeHooks | None = None,
 ) -> Path:
     """Play the missing episodes of a rollout; returns the complete shard's path."""
-    final = plan.out_dir / f"{plan.run.run_id}.jsonl"
-    part = plan.out_dir / f"{plan.run.run_id}.jsonl.part"
+    stem = plan.name or plan.run.run_id
+    final, part = plan.out_dir / f"{stem}.jsonl", plan.out_dir / f"{stem}.jsonl.part"
     if final.exists():
         return final
     hooks = hooks or EpisodeHooks()
     out, done = _open_part(plan, part)
-    todo = [(t, k) for t in plan.tasks for k in range(plan.trials) if (t.id, k) not in done]
+    todo = [(t, k) for t, k in plan.all_pairs() if (t.id, k) not in done]
     gate = asyncio.Semaphore(max(1, concurrency))
 
     async def one(spec: EpisodeSpec) -> None:

@@ -65,3 +65,18 @@ def test_trainers_are_found_by_name_or_by_a_dotted_path(tmp_path: Path) -> None:
         load_loop_config(path)
     dotted = "trainer_adapters.verl.trainer:VerlTrainer"
     assert load_loop_config(None, trainer=dotted, training={"model": "m"}).trainer == dotted
+
+
+def test_executor_settings_load_and_leave_the_loop_identity_alone(tmp_path: Path) -> None:
+    path = tmp_path / "loop.yaml"
+    path.write_text("executor: {kind: ray, address: 'ray://head:10001', num_workers: 8}\n")
+    config = load_loop_config(path)
+    assert (config.executor.kind, config.executor.address) == ("ray", "ray://head:10001")
+    assert config.executor.num_workers == 8 and load_loop_config(None).executor.kind == "local"
+    assert config_hash(config) == config_hash(load_loop_config(None))  # same episodes anywhere
+    path.write_text("executor: {kind: local, address: auto}\n")
+    with pytest.raises(DataError, match=r"field executor: Value error, address is only for"):
+        load_loop_config(path)
+    path.write_text("executor: {kind: ray, workers: 2}\n")
+    with pytest.raises(DataError, match=r"field executor.workers: Extra inputs"):
+        load_loop_config(path)
