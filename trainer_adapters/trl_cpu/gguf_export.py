@@ -41,8 +41,12 @@ ARCH = "llama"
 DTYPES: dict[str, tuple[type[np.floating[Any]], int]] = {
     "f16": (np.float16, 1),  # gguf.LlamaFileType.MOSTLY_F16
     "f32": (np.float32, 0),  # gguf.LlamaFileType.ALL_F32
+    "q8_0": (np.float32, 7),  # gguf.LlamaFileType.MOSTLY_Q8_0: quantized from f32 by gguf
 }
-"""Written dtype name -> (numpy dtype of the 2-D tensors, GGUF ``general.file_type``)."""
+"""Written dtype name -> (numpy dtype of the 2-D tensors, GGUF ``general.file_type``).
+
+``q8_0`` (8-bit blocks of 32) is half the size of f16 and served about as fast as the Q4_1
+original; f16 is the exact choice."""
 
 _SKIPPED_KEYS = frozenset(
     {"GGUF.version", "GGUF.tensor_count", "GGUF.kv_count", "general.architecture"}
@@ -85,7 +89,7 @@ def export_gguf(hf_dir: Path, template_gguf: Path, out_path: Path, dtype: str = 
         hf_dir: A llama checkpoint folder (``config.json`` and ``*.safetensors``).
         template_gguf: A GGUF file of the same model whose metadata is copied.
         out_path: Where to write the GGUF file (atomically: temp file, then rename).
-        dtype: ``"f16"`` or ``"f32"`` for the 2-D tensors; 1-D tensors are always f32.
+        dtype: ``"f16"``, ``"f32"`` or ``"q8_0"`` for the 2-D tensors; 1-D ones stay f32.
 
     Returns:
         ``out_path``.
@@ -332,6 +336,17 @@ def _prepare(weights: np.ndarray, item: _Planned, dtype: str) -> np.ndarray:
     return np.ascontiguousarray(weights.astype(target, copy=False))
 
 
+def _add_tensor(writer: Any, name: str, data: np.ndarray, dtype: str) -> None:
+    """Add one tensor, quantized to Q8_0 first when asked (2-D tensors only)."""
+    import gguf
+
+    if dtype != "q8_0" or data.ndim <= 1:
+        writer.add_tensor(name, data)
+        return
+    kind = gguf.GGMLQuantizationType.Q8_0
+    writer.add_tensor(name, gguf.quants.quantize(data, kind), raw_dtype=kind)
+
+
 def _write_atomic(
     out_path: Path, reader: Any, plan: list[_Planned], load: Loader, dtype: str
 ) -> None:
@@ -344,7 +359,7 @@ def _write_atomic(
     try:
         _copy_metadata(writer, reader, DTYPES[dtype][1])
         for item in plan:
-            writer.add_tensor(item.gguf_name, _prepare(load(item.hf_name), item, dtype))
+            _add_tensor(writer, item.gguf_name, _prepare(load(item.hf_name), item, dtype), dtype)
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()

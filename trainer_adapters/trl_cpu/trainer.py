@@ -253,7 +253,7 @@ def _policy_gguf(
 
     try:
         template = resolve_model(model if model and str(model).endswith(".gguf") else None)
-        return str(export_gguf(checkpoint, template, run_dir / "policy.gguf"))
+        return str(export_gguf(checkpoint, template, run_dir / "policy.gguf", dtype="q8_0"))
     except TaskforgeError as exc:
         details["policy_model_error"] = str(exc)
         return None

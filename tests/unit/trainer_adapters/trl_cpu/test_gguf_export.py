@@ -178,6 +178,18 @@ def test_llama_cpp_answers_the_export_like_the_original(
 
 
 @needs_model
+def test_a_q8_0_export_is_half_the_size_and_answers_alike(
+    hf_dir: Path, template: Path, tmp_path: Path, original_served: Served, exported: Path
+) -> None:
+    out = export_gguf(hf_dir, template, tmp_path / "model.q8_0.gguf", dtype="q8_0")
+    served = serve(out)
+    assert served.file_type == "7"  # MOSTLY_Q8_0
+    assert out.stat().st_size < 0.6 * exported.stat().st_size
+    assert cosine(original_served.logits, served.logits) > 0.98
+    assert "Paris" in served.text
+
+
+@needs_model
 def test_a_changed_weight_changes_what_llama_cpp_serves(
     original_served: Served, exported: Path, negated_f32: Path
 ) -> None:
@@ -280,8 +292,8 @@ def test_a_non_llama_checkpoint_is_refused_in_one_line(tmp_path: Path) -> None:
 
 
 def test_an_unknown_dtype_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(GGUFExportError, match="unknown GGUF dtype 'q8_0'"):
-        export_gguf(tmp_path, tmp_path / "template.gguf", tmp_path / "out.gguf", dtype="q8_0")
+    with pytest.raises(GGUFExportError, match="unknown GGUF dtype 'q4_k'"):
+        export_gguf(tmp_path, tmp_path / "template.gguf", tmp_path / "out.gguf", dtype="q4_k")
 
 
 @needs_model
