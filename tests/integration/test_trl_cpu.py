@@ -28,9 +28,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def length_bonus(completions: list[Any], **_: Any) -> list[float]:
-    """A second reward that differs within every group, so the step's advantage is not zero."""
-    return [len(str(c)) / 100 for c in completions]
+def rank_bonus(completions: list[Any], **_: Any) -> list[float]:
+    """A second reward that differs within every group (by position), so the step's advantage
+    is never zero, whatever the completions are."""
+    return [0.1 * i for i in range(len(completions))]
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def test_one_grpo_step_changes_the_weights_and_reloads(
     reward = TaskReward({tasks[0].id: tasks[0]}, {tasks[0].id: prompt.opening}, db)
     options = GRPOOptions(
         steps=1, num_generations=2, prompts_per_step=1, max_completion_length=12,
-        learning_rate=1e-4, extra_rewards=[length_bonus],
+        learning_rate=1e-4, extra_rewards=[rank_bonus],
     )  # fmt: skip
     result = run_grpo(base, [prompt], reward, tmp_path, options, RunInfo("trl-test", "smollm2"))
     assert result.steps == 1 and result.n_scored == 2
