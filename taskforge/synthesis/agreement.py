@@ -77,6 +77,18 @@ def render_gold(task: Task, db: Database) -> str:
     return "\n".join(lines) or "(no change: the task only asks for information)"
 
 
+AGREEMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "agree": {"type": "boolean"},
+        "explanation": {"type": "string", "maxLength": 200},
+    },
+    "required": ["agree", "explanation"],
+    "additionalProperties": False,
+}
+"""The check's answer as a JSON schema a server can enforce (``json_schema: true``)."""
+
+
 def parse_agreement(data: dict[str, Any]) -> dict[str, Any]:
     """The check's JSON answer (ValueError when invalid)."""
     agree = data.get("agree")
@@ -97,7 +109,7 @@ class AgreementCheck:
     def __init__(self, client: LLMClient, seed: int = 0, json_mode: bool = True) -> None:
         from taskforge.mining.judge import json_client
 
-        self.client = json_client(client) if json_mode else client
+        self.client = json_client(client, AGREEMENT_SCHEMA) if json_mode else client
         self.model = client.role.model
         self.seed = seed
         self.template = PROMPT_PATH.read_text(encoding="utf-8")

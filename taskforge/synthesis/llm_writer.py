@@ -103,6 +103,20 @@ def render_prompt(bp: Blueprint, template: str | None = None) -> str:
     )
 
 
+SCENARIO_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "reason_for_call": {"type": "string", "minLength": 10, "maxLength": 300},
+        "known_info": {"type": "string", "maxLength": 300},
+        "unknown_info": {"type": "string", "maxLength": 200},
+        "task_instructions": {"type": "string", "minLength": 10, "maxLength": 400},
+    },
+    "required": ["reason_for_call", "known_info", "unknown_info", "task_instructions"],
+    "additionalProperties": False,
+}
+"""The writer's answer as a JSON schema a server can enforce (``json_schema: true``)."""
+
+
 def parse_instructions(data: dict[str, Any]) -> StructuredUserInstructions:
     """The writer's JSON answer as structured user instructions (ValueError when invalid)."""
     return StructuredUserInstructions(
@@ -128,7 +142,7 @@ class LLMWriter:
     def __init__(self, client: LLMClient, seed: int = 0, json_mode: bool = True) -> None:
         from taskforge.mining.judge import json_client
 
-        self.client = json_client(client) if json_mode else client
+        self.client = json_client(client, SCENARIO_SCHEMA) if json_mode else client
         self.model = client.role.model
         self.seed = seed
         self.template = PROMPT_PATH.read_text(encoding="utf-8")
@@ -145,4 +159,11 @@ class LLMWriter:
         return assemble_task(bp, task_id, instructions, self.name, config_hash(config, bp))
 
 
-__all__ = ["DIFFICULTY", "LLM_WRITER", "LLMWriter", "parse_instructions", "render_prompt"]
+__all__ = [
+    "DIFFICULTY",
+    "LLM_WRITER",
+    "SCENARIO_SCHEMA",
+    "LLMWriter",
+    "parse_instructions",
+    "render_prompt",
+]

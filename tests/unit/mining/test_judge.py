@@ -278,3 +278,22 @@ def test_judgments_are_deterministic(one_failure: tuple[Task, Trajectory, Reward
     )
     assert judgment_text(a) == judgment_text(b)
     assert "mechanism wrong_variant" in judgment_text(a)
+
+
+def test_json_roles_send_their_schema_only_to_servers_that_enforce_one() -> None:
+    from taskforge.llm import LLMClient, RoleConfig
+    from taskforge.mining.judge import VERDICT_SCHEMA, json_client
+    from taskforge.synthesis.llm_writer import SCENARIO_SCHEMA, LLMWriter
+
+    plain = RoleConfig(model="hosted_vllm/m", api_base="http://127.0.0.1:1/v1")
+    strict = plain.model_copy(update={"json_schema": True})
+    assert json_client(LLMClient(plain, None, 1), VERDICT_SCHEMA).role.extra == {
+        "response_format": {"type": "json_object"}
+    }
+    sent = json_client(LLMClient(strict, None, 1), VERDICT_SCHEMA).role.extra["response_format"]
+    assert sent == {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": VERDICT_SCHEMA},
+    }
+    writer = LLMWriter(LLMClient(strict, None, 1))
+    assert writer.client.role.extra["response_format"]["json_schema"]["schema"] is SCENARIO_SCHEMA
