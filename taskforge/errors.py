@@ -6,7 +6,17 @@ from pydantic import ValidationError
 
 
 class TaskforgeError(Exception):
-    """Base class of errors that are the user's to fix (bad file, record or field)."""
+    """Base class of errors that are the user's to fix (bad file, record or field).
+
+    Args:
+        message: What is wrong, in one line.
+        hint: What to do about it, when there is something to copy (a command to run); the
+            CLI prints it as written (never as markup) and puts it in ``--json`` errors.
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 class DataError(TaskforgeError):

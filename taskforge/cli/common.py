@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import track as rich_track
+from rich.text import Text
 
 from taskforge.errors import TaskforgeError
 
@@ -30,15 +31,28 @@ def fail(message: str) -> NoReturn:
     raise TaskforgeError(message)
 
 
+def report_error(message: str, hint: str | None = None, as_json: bool = False) -> None:
+    """Say what went wrong: ``{"error": ..., "hint": ...}`` on stdout with ``--json``, else
+    ``error: ...`` (and ``hint: ...``) on stderr, printed as written (never read as markup,
+    so ``pip install 'taskforge[embed]'`` keeps its brackets)."""
+    if as_json:
+        emit_json({"error": message, "hint": hint})
+        return
+    console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+    if hint:
+        console.print(Text.assemble(("hint:", "bold"), " ", hint), soft_wrap=True)
+
+
 def reporting_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn taskforge's input errors into one line on stderr and exit code 2."""
+    """Turn taskforge's input errors into one line on stderr (a JSON object on stdout when the
+    command was given ``--json``) and exit code 2."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except TaskforgeError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            report_error(str(exc), exc.hint, bool(kwargs.get("as_json")))
             raise typer.Exit(EXIT_USER_ERROR) from None
 
     return wrapper

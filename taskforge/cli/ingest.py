@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import Progress
+from rich.text import Text
 
-from taskforge.cli.common import JSON_OPTION, WAREHOUSE_OPTION, App, console, emit_json
+from taskforge.cli.common import (
+    EXIT_USER_ERROR,
+    JSON_OPTION,
+    WAREHOUSE_OPTION,
+    App,
+    console,
+    emit_json,
+    report_error,
+)
 
 if TYPE_CHECKING:
     from taskforge.warehouse.ingest import FileResult
@@ -46,6 +55,9 @@ def _ingest(
     _report(target, results, before, after, as_json)
 
 
+QUARANTINE_QUERY = "SELECT source_path, record_index, record_id, reason FROM quarantine"
+
+
 def _report(
     path: Path,
     results: list[FileResult],
@@ -53,24 +65,60 @@ def _report(
     after: dict[str, int],
     as_json: bool,
 ) -> None:
+    summary = _summary(path, results, before, after)
+    refused = [r.path for r in results if r.all_quarantined]
+    if refused:
+        summary["error"] = f"{refused[0]}: every record was quarantined, nothing landed" + (
+            f" (+{len(refused) - 1} more such files)" if len(refused) > 1 else ""
+        )
+        summary["hint"] = summary["list_quarantined"]
+    if as_json:
+        emit_json(summary)
+    else:
+        _print_summary(summary)
+    if refused:
+        raise typer.Exit(EXIT_USER_ERROR)
+
+
+def _summary(
+    path: Path, results: list[FileResult], before: dict[str, int], after: dict[str, int]
+) -> dict[str, Any]:
     added = {t: after[t] - before[t] for t in after if after[t] != before[t]}
-    summary = {
+    quarantined = sum(r.n_quarantined for r in results)
+    return {
         "warehouse": str(path),
         "files": len(results),
         "files_already_ingested": sum(r.already_ingested for r in results),
         "trajectories_seen": sum(r.n_trajectories for r in results),
         "trajectories_new": sum(r.n_new for r in results),
-        "quarantined": sum(r.n_quarantined for r in results),
+        "quarantined": quarantined,
+        "files_with_quarantined": sum(bool(r.n_quarantined) for r in results),
+        "list_quarantined": f'taskforge sql "{QUARANTINE_QUERY}"' if quarantined else None,
         "rows_added": added,
+        "warnings": [w for r in results for w in r.warnings],
     }
-    if as_json:
-        emit_json(summary)
-        return
-    console.print(
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    """The summary line (printed as written: paths and commands are never markup)."""
+    for warning in summary["warnings"]:
+        console.print(Text.assemble(("warning:", "bold yellow"), " ", warning), soft_wrap=True)
+    line = (
         f"{summary['files']} file(s) ({summary['files_already_ingested']} already ingested): "
         f"{summary['trajectories_new']} new of {summary['trajectories_seen']} trajectories, "
-        f"{summary['quarantined']} quarantined -> {path}"
+        f"{summary['quarantined']} quarantined -> {summary['warehouse']}"
     )
+    console.print(Text(line), soft_wrap=True)
+    if summary["quarantined"]:
+        console.print(
+            Text(
+                f"{summary['quarantined']} record(s) quarantined, to be read again by the next "
+                f"ingest of their file; list them: {summary['list_quarantined']}"
+            ),
+            soft_wrap=True,
+        )
+    if "error" in summary:
+        report_error(summary["error"], summary["hint"])
 
 
 @app.command(

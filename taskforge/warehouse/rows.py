@@ -65,6 +65,8 @@ _MESSAGE = pa.struct(
         ("id", pa.string()),
         ("requestor", pa.string()),
         ("error", pa.bool_()),
+        ("chunk_id", pa.int64()),
+        ("is_final_chunk", pa.bool_()),
         (
             "tool_calls",
             pa.list_(
@@ -74,7 +76,7 @@ _MESSAGE = pa.struct(
     ]
 )
 """The message fields Arrow reads straight from the dicts (``id``, ``error``: to find and read
-the answers to tool calls)."""
+the answers to tool calls; ``chunk_id``, ``is_final_chunk``: to count a streamed turn once)."""
 
 
 def new_columns(table: str) -> Columns:
@@ -254,15 +256,39 @@ def _counts(
         return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False))
 
     tool = pc.fill_null(pc.equal(flat["role"], "tool"), False)
-    said = pc.fill_null(pc.greater(pc.utf8_length(flat["content"]), 0), False)
     return {
         "prompt_tokens": per_trajectory(numbers(pa.array(rest.prompt_tokens, pa.int64()))),
         "completion_tokens": per_trajectory(numbers(pa.array(rest.completion_tokens, pa.int64()))),
-        "n_turns": per_trajectory(flags(pc.and_(said, pc.invert(tool)))),
+        "n_turns": per_trajectory(_text_turns(flat, flags(tool))),
         "n_tool_errors": per_trajectory(flags(pc.and_(tool, pc.fill_null(flat["error"], False)))),
         "n_tool_calls": np.bincount(call_owner, minlength=n),
         "n_write_calls": per_trajectory(flags(pc.equal(calls["tool_type"], "write")), call_owner),
     }
+
+
+def _text_turns(flat: _Flat, tool: np.ndarray) -> np.ndarray:
+    """Per message: whether a text turn (not a tool output, some text) ends there.
+
+    A streamed turn (tau2 1.0's chunks: ``chunk_id`` set, ``is_final_chunk`` false until the
+    last) counts once, at its final chunk (or the trajectory's last message), when any of its
+    chunks has text; any other message is a turn of its own.
+    """
+    said = (
+        np.asarray(
+            pc.fill_null(pc.greater(pc.utf8_length(flat["content"]), 0), False).to_numpy(
+                zero_copy_only=False
+            )
+        )
+        & ~tool
+    )
+    more = pc.and_(pc.is_valid(flat["chunk_id"]), pc.equal(flat["is_final_chunk"], False))
+    ends = ~np.asarray(pc.fill_null(more, False).to_numpy(zero_copy_only=False))
+    if len(ends):
+        ends[-1] = True
+        ends[:-1] |= flat.owner[1:] != flat.owner[:-1]
+    group = np.cumsum(ends) - ends
+    group_said = np.bincount(group, weights=said, minlength=int(ends.sum())) > 0
+    return ends & ~tool & group_said[group]
 
 
 def _tool_calls(

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from taskforge.contracts import Message, PoolEntry, Run, Task, TaskPool, Trajectory
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Version of the warehouse layout (not of the contracts); bump it with a migration."""
 
 EMBEDDING_DIM = 384
@@ -359,8 +359,10 @@ TABLES: list[TableDef] = [
             ("n_trajectories", "INTEGER"),
             ("n_new", "INTEGER"),
             ("ingested_at", "TIMESTAMP"),
+            ("n_quarantined", "INTEGER"),
         ],
-        "Every file ingested (path + content hash), so folders of shards ingest only what is new.",
+        "Every file ingested (path + content hash), so folders of shards ingest only what is new; "
+        "a file with quarantined records (n_quarantined > 0) is read again by the next ingest.",
         ("path", "content_hash"),
     ),
 ]
@@ -378,6 +380,11 @@ MIGRATIONS: dict[int, list[str]] = {
         *(f"ALTER TABLE messages ADD COLUMN IF NOT EXISTS {n} {t}" for n, t in _MESSAGE_V4_COLUMNS),
         "UPDATE messages SET tool_call_id = extra->>'id', requestor = extra->>'requestor', "
         "error = (extra->>'error')::BOOLEAN WHERE extra IS NOT NULL AND tool_call_id IS NULL",
+    ],
+    5: [
+        "ALTER TABLE ingested_files ADD COLUMN IF NOT EXISTS n_quarantined INTEGER",
+        "UPDATE ingested_files SET n_quarantined = (SELECT count(*) FROM quarantine q "
+        "WHERE q.source_path = ingested_files.path) WHERE n_quarantined IS NULL",
     ],
 }
 """Statements that bring a warehouse from version N-1 to N (1 creates everything at the newest

@@ -98,6 +98,23 @@ VIEWS = {
         JOIN taxonomies x ON x.taxonomy_id = a.taxonomy_id
         JOIN judgments j USING (judgment_id)
         LEFT JOIN trajectory_outcomes t USING (traj_uid)""",
+    # one row per judged failure, with the pattern of the latest taxonomy that assigned it
+    "failures": """
+        WITH ranked AS (
+            SELECT a.judgment_id, a.taxonomy_id, x.version, a.pattern_id, a.is_outlier,
+                   a.distance, row_number() OVER (PARTITION BY a.judgment_id
+                                                  ORDER BY x.version DESC, x.created_at DESC) AS k
+            FROM assignments a JOIN taxonomies x ON x.taxonomy_id = a.taxonomy_id)
+        SELECT r.source_path, t.run_id, t.sim_id, t.task_id, t.trial, t.reward,
+               t.termination_reason, j.judgment_id, j.judge, j.category, j.blame,
+               j.explanation, p.name AS pattern, p.pattern_id, p.lineage_id,
+               a.taxonomy_id, a.version AS taxonomy_version, a.is_outlier, a.distance,
+               p.quarantined, t.traj_uid
+        FROM judgments j
+        JOIN trajectories t ON t.traj_uid = j.traj_uid
+        LEFT JOIN runs r ON r.run_id = t.run_id
+        LEFT JOIN ranked a ON a.judgment_id = j.judgment_id AND a.k = 1
+        LEFT JOIN patterns p ON p.pattern_id = a.pattern_id""",
     "failure_rate_by_pattern": """
         WITH per_round AS (SELECT round, count(*) AS n_trajectories
                            FROM trajectory_outcomes GROUP BY round)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from taskforge.errors import DataError
 from taskforge.warehouse.ingest.base import (
+    COMPLETE_FILES,
     Adapter,
     Batch,
     FileResult,
@@ -51,10 +52,10 @@ def _known_domains(wh: Warehouse) -> dict[str, str]:
 
 
 def _stored_hashes(wh: Warehouse) -> dict[str, set[str]]:
-    """Content hashes of the files ingested so far, by path (only files at a stored path need
-    hashing to know they are not new)."""
+    """Content hashes of the files that landed whole so far, by path (only files at a stored path
+    need hashing to know they are not new)."""
     stored: dict[str, set[str]] = {}
-    for path, digest in wh.con.execute("SELECT path, content_hash FROM ingested_files").fetchall():
+    for path, digest in wh.con.execute(COMPLETE_FILES).fetchall():
         stored.setdefault(path, set()).add(digest)
     return stored
 

@@ -23,6 +23,7 @@ from taskforge.contracts import Run, Task
 from taskforge.env.domains import get_domain
 from taskforge.errors import DataError, TaskforgeError, describe_validation_error
 from taskforge.warehouse.ingest.fastcheck import fast_check
+from taskforge.warehouse.ingest.unknown import FieldPath, put_back
 from taskforge.warehouse.rows import (
     TrajectoryInput,
     add_run,
@@ -57,15 +58,32 @@ class Batch:
     tasks: list[tuple[str, Task]] = field(default_factory=list)
     trajectories: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     bad: list[BadRecord] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the user should know of the file that did not stop it (e.g. unknown fields kept)."""
     converted: dict[int, dict[str, Any]] = field(default_factory=dict)
     """For trajectories the contract accepted only after converting values (e.g. "3" for an
     int): position in ``trajectories`` -> the validated trajectory's JSON, which its rows are
     built from (its key still comes from the record as written)."""
 
-    def add_trajectory(self, run_id: str, raw: dict[str, Any], checked: Any) -> None:
-        """Add a trajectory that passed :func:`check_record` (``checked``: what it returned)."""
+    def add_trajectory(
+        self,
+        run_id: str,
+        raw: dict[str, Any],
+        checked: Any,
+        unknown: list[tuple[FieldPath, Any]] | None = None,
+    ) -> None:
+        """Add a trajectory that passed :func:`check_record` (``checked``: what it returned).
+
+        Args:
+            run_id: The run the trajectory belongs to.
+            raw: The record as written.
+            checked: What :func:`check_record` returned for it (``raw`` itself, or a model).
+            unknown: Fields the contract does not declare, taken out of ``raw`` before it was
+                checked (:func:`~taskforge.warehouse.ingest.unknown.split_unknown`): they are
+                kept in the rows, as written.
+        """
         if checked is not raw:
-            self.converted[len(self.trajectories)] = checked.to_json_dict()
+            self.converted[len(self.trajectories)] = put_back(checked.to_json_dict(), unknown or [])
         self.trajectories.append((run_id, raw))
 
 
@@ -79,6 +97,7 @@ class Staged:
     skip_bad: bool
     tables: dict[str, pa.Table]
     n_trajectories: int
+    warnings: list[str] = field(default_factory=list)
     spilled: dict[str, str] = field(default_factory=dict)
     """Table -> Arrow IPC file holding it, while the tables are in files (see :meth:`spill`)."""
 
@@ -115,6 +134,14 @@ class FileResult:
     n_new: int
     n_quarantined: int
     already_ingested: bool = False
+    n_landed: int | None = None
+    """Records of the file now in the warehouse (new or stored before); None if not landed."""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def all_quarantined(self) -> bool:
+        """Whether the file had records and every one of them was quarantined."""
+        return bool(self.n_quarantined) and self.n_landed == 0
 
 
 class UnknownRun(DataError):
@@ -148,19 +175,35 @@ def files_under(path: Path, keep: Callable[[Path], bool]) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file() and keep(p))
 
 
+def record_label(raw: Any, index: int) -> str:
+    """How errors and warnings name a record: ``#3 (id 'abc')``."""
+    rid = raw.get("id") if isinstance(raw, dict) else None
+    return f"#{index}" + (f" (id {rid!r})" if rid is not None else "")
+
+
 def validate_record(
-    model: type[Any], raw: Any, where: str, index: int, skip_bad: bool, bad: list[BadRecord]
+    model: type[Any],
+    raw: Any,
+    where: str,
+    index: int,
+    skip_bad: bool,
+    bad: list[BadRecord],
+    original: Any = None,
 ) -> Any | None:
-    """Validate one record; on failure raise (naming file, record, field) or quarantine it."""
+    """Validate one record; on failure raise (naming file, record, field) or quarantine it.
+
+    ``original``: the record as written, when ``raw`` is a cleaned copy of it (quarantine keeps
+    the record as written).
+    """
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         rid = raw.get("id") if isinstance(raw, dict) else None
-        label = f"#{index}" + (f" (id {rid!r})" if rid is not None else "")
-        reason = describe_validation_error(where, exc, label)
+        reason = describe_validation_error(where, exc, record_label(raw, index))
         if not skip_bad:
             raise DataError(reason) from exc
-        bad.append(BadRecord(index, str(rid) if rid is not None else None, reason, raw))
+        kept = raw if original is None else original
+        bad.append(BadRecord(index, str(rid) if rid is not None else None, reason, kept))
         return None
 
 
@@ -222,6 +265,7 @@ def stage(batch: Batch, adapter: str, known_domains: Mapping[str, str]) -> Stage
         batch.skip_bad,
         tables,
         len(batch.trajectories),
+        list(batch.warnings),
     )
 
 
@@ -272,9 +316,16 @@ def _quarantine(batch: Batch, now: datetime) -> dict[str, list[Any]]:
     return cols
 
 
+COMPLETE_FILES = (
+    "SELECT path, content_hash FROM ingested_files WHERE coalesce(n_quarantined, 0) = 0"
+)
+"""Files that landed whole: no record of them was left in quarantine. Only these are skipped
+when ingested again; a file with quarantined records is read again, and lands what it can."""
+
+
 def already_ingested(wh: Warehouse, path: str, content_hash: str) -> bool:
-    """Whether this exact file (path and content) has landed before."""
-    query = "SELECT count(*) FROM ingested_files WHERE path = ? AND content_hash = ?"
+    """Whether this exact file (path and content) has landed whole before."""
+    query = f"SELECT count(*) FROM ({COMPLETE_FILES}) WHERE path = ? AND content_hash = ?"
     return bool(wh.scalar(query, [path, content_hash]))
 
 
@@ -282,14 +333,35 @@ def land(wh: Warehouse, staged: Staged) -> FileResult:
     """Insert one staged file in one transaction; rows whose keys exist are left alone."""
     t = staged.tables
     with wh.transaction() as con:
+        _forget_earlier_attempt(con, staged)
         for name in ("runs", "tasks", "run_tasks"):
             insert_staged(con, name, t[name], new_only=True)
         n_unknown = _resolve_tasks(con, staged)
         n_quarantined = t["quarantine"].num_rows + n_unknown
+        n_landed = con.execute("SELECT count(*) FROM staged_trajectories").fetchall()[0][0]
         n_new = _insert_trajectories(con, staged, every=n_unknown == 0)
         insert_staged(con, "quarantine", t["quarantine"], new_only=False)
-        insert_staged(con, "ingested_files", _file_row(staged, n_new), new_only=False)
-    return FileResult(staged.path, staged.n_trajectories, n_new, n_quarantined)
+        row = _file_row(staged, n_new, n_quarantined)
+        insert_staged(con, "ingested_files", row, new_only=False)
+    return FileResult(
+        staged.path,
+        staged.n_trajectories,
+        n_new,
+        n_quarantined,
+        n_landed=int(n_landed),
+        warnings=staged.warnings,
+    )
+
+
+def _forget_earlier_attempt(con: Any, staged: Staged) -> None:
+    """Drop what an earlier ingest of this file left: its quarantined records (this attempt
+    quarantines again those it still cannot read) and its row in ``ingested_files``."""
+    run_sql(con, "DELETE FROM quarantine WHERE source_path = ?", [staged.path])
+    run_sql(
+        con,
+        "DELETE FROM ingested_files WHERE path = ? AND content_hash = ?",
+        [staged.path, staged.content_hash],
+    )
 
 
 def _resolve_tasks(con: Any, staged: Staged) -> int:
@@ -330,7 +402,7 @@ def _resolve_tasks(con: Any, staged: Staged) -> int:
     return len(missing)
 
 
-def _file_row(staged: Staged, n_new: int) -> pa.Table:
+def _file_row(staged: Staged, n_new: int, n_quarantined: int) -> pa.Table:
     return arrow_table(
         "ingested_files",
         {
@@ -340,6 +412,7 @@ def _file_row(staged: Staged, n_new: int) -> pa.Table:
             "n_trajectories": [staged.n_trajectories],
             "n_new": [n_new],
             "ingested_at": [_now()],
+            "n_quarantined": [n_quarantined],
         },
     )
 

@@ -1,4 +1,12 @@
-"""tau2-bench results: the single-file format and the "dir" format (results.json + simulations/)."""
+"""tau2-bench results: the single-file format and the "dir" format (results.json + simulations/).
+
+Every field tau2 writes, before 1.0 and in 1.0.x (voice and streaming fields included, null or
+not), is a field of taskforge's contracts, so such files validate as they are and round-trip.
+A simulation field that no known tau2 version has (a newer tau2, a user's own addition) does
+not refuse the file: it is set aside while the record is validated, kept in the warehouse as
+written (``messages.extra``, ``trajectories.extra``), and named in one warning per field with
+the first record that has it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,9 @@ import orjson
 
 from taskforge.contracts import Run, Task, Trajectory
 from taskforge.errors import DataError
-from taskforge.warehouse.ingest.base import Batch, check_record, validate_record
+from taskforge.warehouse.ingest.base import Batch, record_label, validate_record
+from taskforge.warehouse.ingest.fastcheck import fast_check
+from taskforge.warehouse.ingest.unknown import FieldPath, split_unknown, unknown_warnings
 from taskforge.warehouse.keys import content_key, file_hash
 
 
@@ -49,11 +59,28 @@ class Tau2Adapter:
             if task is not None:
                 batch.tasks.append((run.run_id, task))
         sims = _list(data["simulations"], path, "simulations")
+        found: list[tuple[str, FieldPath]] = []
         for i, raw in enumerate(sims):
-            traj = check_record(Trajectory, raw, f"{path}: simulations", i, skip_bad, batch.bad)
-            if traj is not None:
-                batch.add_trajectory(run.run_id, raw, traj)
+            _add_simulation(batch, run.run_id, raw, i, found)
+        batch.warnings += unknown_warnings(f"{path}: simulations", found, "tau2")
         return batch
+
+
+def _add_simulation(
+    batch: Batch, run_id: str, raw: Any, index: int, found: list[tuple[str, FieldPath]]
+) -> None:
+    """Validate one simulation, its unknown fields set aside (and noted in ``found``)."""
+    if fast_check(Trajectory)(raw):
+        batch.add_trajectory(run_id, raw, raw)
+        return
+    clean, unknown = split_unknown(raw, Trajectory) if isinstance(raw, dict) else (raw, [])
+    where = f"{batch.path}: simulations"
+    checked = validate_record(Trajectory, clean, where, index, batch.skip_bad, batch.bad, raw)
+    if checked is None:
+        return
+    label = record_label(raw, index)
+    found.extend((label, field) for field, _ in unknown)
+    batch.add_trajectory(run_id, raw, checked, unknown)
 
 
 def _list(value: Any, path: Path, name: str) -> list[Any]:

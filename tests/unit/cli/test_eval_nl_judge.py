@@ -14,19 +14,18 @@ from taskforge.contracts.io import load_results
 from taskforge.env.domains import get_domain
 from taskforge.rewards.nl_agreement import nl_agreement
 from tests.fake_openai_server import FakeOpenAIServer, fake_role, text_reply
-from tests.tau2_strip import stripped_results
 
 pytestmark = pytest.mark.shared
 SAMPLE = Path("formats") / "tau2-1.0.1-sample.json"
 
 
 @pytest.fixture()
-def sample(tau2_dir: Path, tmp_path: Path) -> Path:
-    """tau2 1.0.1's sample results, without the fields taskforge's contracts do not know."""
+def sample(tau2_dir: Path) -> Path:
+    """tau2 1.0.1's sample results, as tau2 wrote them."""
     source = tau2_dir / SAMPLE
     if not source.exists():
         pytest.skip(f"tau2 1.0.1 sample not found at {source}")
-    return stripped_results(source, tmp_path / "sample.json")
+    return source
 
 
 def _config(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Path:

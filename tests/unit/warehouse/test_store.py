@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from taskforge.warehouse import Warehouse, WarehouseError
+from taskforge.warehouse.ingest.base import already_ingested
 from taskforge.warehouse.schema import SCHEMA_VERSION, TABLES
 from tests.unit.warehouse.conftest import assert_read_back, downgrade, ingest_odd
 
@@ -91,7 +92,7 @@ def test_version_2_warehouse_gains_the_loop_stages_table_and_keeps_its_rows(
     with pytest.raises(WarehouseError, match="older than"):
         Warehouse.open(path, read_only=True)
     with Warehouse.open(path) as wh:
-        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION == 4
+        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION == 5
         assert wh.counts()["loop_stages"] == 0
         assert wh.counts()["task_pools"] == 1
 
@@ -119,3 +120,21 @@ def test_version_3_messages_gain_their_tool_columns_from_extra(tmp_path: Path) -
         assert n_tool > 0
         assert wh.scalar("SELECT count(tool_call_id) FROM messages WHERE role = 'tool'") == n_tool
         assert_read_back(wh, trajectories)
+
+
+def test_version_4_files_with_quarantined_records_become_retryable(tmp_path: Path) -> None:
+    """Before v5 a file with quarantined records was marked ingested; the migration counts them
+    from the quarantine, so the next ingest reads such a file again."""
+    path = tmp_path / "w.duckdb"
+    Warehouse.open(path).close()
+    con = downgrade(path, 4)
+    con.execute("INSERT INTO ingested_files VALUES ('a.json', 'h1', 'tau2', 0, 0, now())")
+    con.execute("INSERT INTO ingested_files VALUES ('b.json', 'h2', 'tau2', 3, 3, now())")
+    con.execute("INSERT INTO quarantine VALUES ('a.json', 0, 'x', 'bad', '{}', now())")
+    con.close()
+    with Warehouse.open(path) as wh:
+        rows = wh.con.execute(
+            "SELECT path, n_quarantined FROM ingested_files ORDER BY path"
+        ).fetchall()
+        assert rows == [("a.json", 1), ("b.json", 0)]
+        assert not already_ingested(wh, "a.json", "h1") and already_ingested(wh, "b.json", "h2")
