@@ -89,8 +89,15 @@ def _json(value: Any) -> str | None:
 
 
 def task_uid(task: Task, domain: str) -> str:
-    """Content key of a task (its JSON as given, plus the domain)."""
-    return content_key("task", domain, task.to_json_dict())
+    """Content key of a task: its content, normalised, plus the domain.
+
+    Nulls and default values are left out of the key, so a task written with or without
+    them (tau2's tasks.json vs the tasks a tau2 results file embeds) is one task.
+    """
+    normalised = task.model_dump(
+        mode="json", exclude_none=True, exclude_defaults=True, by_alias=True
+    )
+    return content_key("task", domain, normalised)
 
 
 def trajectory_uid(run_id: str, raw: Raw) -> str:

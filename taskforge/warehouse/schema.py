@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from taskforge.contracts import Message, PoolEntry, Run, Task, TaskPool, Trajectory
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Version of the warehouse layout (not of the contracts); bump it with a migration."""
 
 EMBEDDING_DIM = 384
@@ -386,6 +386,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "UPDATE ingested_files SET n_quarantined = (SELECT count(*) FROM quarantine q "
         "WHERE q.source_path = ingested_files.path) WHERE n_quarantined IS NULL",
     ],
+    6: [],  # task keys normalised: taskforge.warehouse.rekey.rekey_tasks re-keys the rows
 }
 """Statements that bring a warehouse from version N-1 to N (1 creates everything at the newest
 layout, so later steps must be no-ops on a new file: IF NOT EXISTS)."""

@@ -161,6 +161,10 @@ class Warehouse:
             for version in range(stored + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[version]:
                     run_sql(self.con, statement)
+                if version == 6 and stored > 0:  # a new file has no rows to re-key
+                    from taskforge.warehouse.rekey import rekey_tasks
+
+                    rekey_tasks(self.con)
                 run_sql(
                     self.con,
                     "INSERT INTO schema_version VALUES (?, ?, now())",

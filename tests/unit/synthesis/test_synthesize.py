@@ -53,4 +53,4 @@ def test_cli_writes_certified_tasks_and_guards_contamination(tmp_path: Path) -> 
     assert "wrong_variant" in json.loads(checked.stdout)["targeting"]["patterns"]
     bundled = str(get_domain("retail").default_db_path)
     clash = CliRunner().invoke(app, [*args, "--reference-db", bundled])
-    assert clash.exit_code == 2 and "shares entities" in clash.stderr
+    assert clash.exit_code == 2 and "shares entities" in json.loads(clash.stdout)["error"]
