@@ -86,7 +86,7 @@ def test_chunked_rollout_plays_what_a_local_one_plays(
     local = run_rollout(_request(tmp_path / "local"))
     chunked = whole
     assert chunked["run_id"] == local["run_id"]
-    assert chunked["pass_k"] == pytest.approx(local["pass_k"])  # sums in row order
+    assert chunked["pass_k"] == local["pass_k"]  # pass_k_run sums in value order
     assert chunked["episodes_played"] == 6 and chunked["executor"] == "local"
     folder = Path(chunked["shard"])
     assert folder.is_dir() and len(list(folder.glob("chunk-*.jsonl"))) == 4
