@@ -106,15 +106,17 @@ def render_prompt(bp: Blueprint, template: str | None = None) -> str:
 SCENARIO_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "reason_for_call": {"type": "string", "minLength": 10, "maxLength": 300},
-        "known_info": {"type": "string", "maxLength": 300},
-        "unknown_info": {"type": "string", "maxLength": 200},
-        "task_instructions": {"type": "string", "minLength": 10, "maxLength": 400},
+        "reason_for_call": {"type": "string", "minLength": 10, "maxLength": 160},
+        "known_info": {"type": "string", "maxLength": 160},
+        "unknown_info": {"type": "string", "maxLength": 100},
+        "task_instructions": {"type": "string", "minLength": 10, "maxLength": 240},
     },
     "required": ["reason_for_call", "known_info", "unknown_info", "task_instructions"],
     "additionalProperties": False,
 }
-"""The writer's answer as a JSON schema a server can enforce (``json_schema: true``)."""
+"""The writer's answer as a JSON schema a server can enforce (``json_schema: true``): 660
+characters at most (~180 tokens), so an answer that runs to every limit still closes within
+the local config's 320 tokens."""
 
 
 def parse_instructions(data: dict[str, Any]) -> StructuredUserInstructions:
