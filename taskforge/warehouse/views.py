@@ -34,6 +34,8 @@ VIEWS = {
                pass_hat_k(n_trials, n_success, 3) AS pass_3,
                pass_hat_k(n_trials, n_success, 4) AS pass_4
         FROM task_trials""",
+    # averaged in value order: the same bits whatever order the rows landed in (a rollout
+    # lands shard by shard from Ray workers)
     "pass_k_run": """
         SELECT run_id, count(*) AS n_tasks, min(n_trials) AS min_trials,
                sum(n_trials)::BIGINT AS n_trajectories,
@@ -41,8 +43,7 @@ VIEWS = {
                CASE WHEN min(n_trials) >= 2 THEN avg(pass_2 ORDER BY pass_2) END AS pass_2,
                CASE WHEN min(n_trials) >= 3 THEN avg(pass_3 ORDER BY pass_3) END AS pass_3,
                CASE WHEN min(n_trials) >= 4 THEN avg(pass_4 ORDER BY pass_4) END AS pass_4
-        FROM pass_k_task GROUP BY run_id""",  # summed in value order: the same bits whatever
-        # order the rows landed in (rollouts landed shard by shard from Ray workers)
+        FROM pass_k_task GROUP BY run_id""",
     "trajectory_outcomes": """
         SELECT t.traj_uid, t.run_id, t.task_uid, t.task_id, t.trial, t.reward,
                is_success(t.reward) AS success, t.termination_reason,
