@@ -68,13 +68,11 @@ class TrainingSet:
 
 
 def training_set(
-    pool: Sequence[Task], db: Database, domain: str, spec: str, base: Path, max_tokens: int,
+    pool: Sequence[Task], db: Database, domain: str, spec: str, tokenizer: Any, max_tokens: int,
     seed: int,
 ) -> TrainingSet:  # fmt: skip
-    """Keep the single-turn-solvable tasks of ``pool`` and build their prompts and reward."""
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    """Keep the single-turn-solvable tasks of ``pool`` and build their prompts and reward
+    (``tokenizer``: the trained model's, which measures the gold replies' length)."""
     usable = within_budget(select_easy(pool, db, domain, seed), domain, tokenizer, max_tokens)
     builder = PromptBuilder(db, domain, usable, seed=seed)
     prompts = [builder.build(t) for t in usable]
@@ -113,7 +111,7 @@ class TRLCPUTrainer:
         base = prepare_base(model, self.cache_dir)
         options = grpo_options(settings, request.seed)
         data = training_set(
-            request.tasks, db, request.domain, request.reward_spec, base,
+            request.tasks, db, request.domain, request.reward_spec, _tokenizer(base),
             options.max_completion_length, request.seed,
         )  # fmt: skip
         details: dict[str, Any] = {
@@ -168,26 +166,20 @@ class TRLCPUTrainer:
         "after": {...}, "reward_per_step", "steps", "seconds", "model", "n_train", "n_eval",
         ...}``.
         """
-        from transformers import AutoTokenizer
-
         seconds: dict[str, float] = {}
         clock = time.perf_counter()
         db = get_domain(domain).load_db(db_path)
         base = prepare_base(settings.model, self.cache_dir)
         seconds["prepare_base"] = round(time.perf_counter() - clock, 2)
         options = grpo_options(settings, seed, steps)
-        tokenizer = AutoTokenizer.from_pretrained(str(base))
+        tokenizer = _tokenizer(base)
         budget = options.max_completion_length
         tasks_train, tasks_eval = easy_task_sets(
             db, domain, n_train, n_eval, seed,
             fits=lambda t: bool(within_budget([t], domain, tokenizer, budget)),
         )  # fmt: skip
-        data = training_set(
-            tasks_train, db, domain, spec, base, options.max_completion_length, seed
-        )
-        evals = training_set(
-            tasks_eval, db, domain, spec, base, options.max_completion_length, seed
-        )
+        data = training_set(tasks_train, db, domain, spec, tokenizer, budget, seed)
+        evals = training_set(tasks_eval, db, domain, spec, tokenizer, budget, seed)
         if not data.prompts or not evals.tasks:
             raise DataError(
                 f"trl-cpu bench: {len(data.prompts)} usable training and {len(evals.tasks)} "
@@ -210,6 +202,12 @@ class TRLCPUTrainer:
         seconds["train"] = result.seconds
         after = measure(result.checkpoint, "eval_after")
         return _bench_report(before, after, result, data, evals, base, seconds, settings)
+
+
+def _tokenizer(base: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(base))
 
 
 def _start_model(request: TrainRequest) -> str | None:
