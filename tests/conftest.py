@@ -26,6 +26,15 @@ def tau2_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tau2_sample(tau2_dir: Path) -> Path:
+    """tau2 1.0.1's own results file (8 gold dialogues, all reward 1; see its MANIFEST)."""
+    path = tau2_dir / "formats" / "tau2-1.0.1-sample.json"
+    if not path.exists():
+        pytest.skip(f"tau2 1.0.1 sample not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
 def retail():  # type: ignore[no-untyped-def]
     """The Retail domain."""
     from taskforge.env.domains import get_domain

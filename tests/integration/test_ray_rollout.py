@@ -26,6 +26,7 @@ from taskforge.executors.ray_executor import RayExecutor
 from taskforge.rollout.api import RolloutRequest, run_rollout
 from taskforge.rollout.chunks import ChunkJob, ChunkResult
 from taskforge.warehouse import Warehouse
+from tests.stored_episodes import stored_episodes
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'taskforge[ray]')")
 
@@ -48,17 +49,6 @@ def _request(tmp: Path) -> RolloutRequest:
     return RolloutRequest(TASKS, trials=TRIALS, limit=N_TASKS, out_dir=out, warehouse=warehouse)
 
 
-def _episodes(warehouse: Path) -> list[dict[str, Any]]:
-    """Every stored episode as what determines it (no clock times), by id."""
-    with Warehouse.open(warehouse, read_only=True) as wh:
-        rows = wh.query(
-            "SELECT t.sim_id, t.task_id, t.trial, t.seed, t.reward, t.termination_reason, "
-            "t.error_modes, list(m.content ORDER BY m.idx) AS contents FROM trajectories t "
-            "JOIN messages m USING (traj_uid) GROUP BY ALL ORDER BY t.sim_id"
-        )
-    return rows.to_dicts()
-
-
 def _uids(warehouse: Path) -> list[str]:
     with Warehouse.open(warehouse, read_only=True) as wh:
         rows = wh.query("SELECT traj_uid FROM trajectories ORDER BY traj_uid").to_dicts()
@@ -70,7 +60,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], lis
     """The reference: the same rollout on the local executor, and its stored episodes."""
     tmp = tmp_path_factory.mktemp("local")
     result = run_rollout(_request(tmp))
-    return result, _episodes(tmp / "w.duckdb")
+    return result, stored_episodes(tmp / "w.duckdb")
 
 
 def _cli(tmp: Path) -> dict[str, Any]:
@@ -90,7 +80,7 @@ def test_ray_rollout_plays_exactly_what_the_local_one_plays(
     assert result["executor"] == "ray" and result["episodes_played"] == N_TASKS * TRIALS
     pass_k = {str(k): v for k, v in reference["pass_k"].items()}  # JSON keys are strings
     assert result["run_id"] == reference["run_id"] and result["pass_k"] == pass_k
-    assert _episodes(tmp_path / "w.duckdb") == episodes and len(episodes) == N_TASKS * TRIALS
+    assert stored_episodes(tmp_path / "w.duckdb") == episodes and len(episodes) == N_TASKS * TRIALS
     assert len(list(Path(result["shard"]).glob("chunk-*.jsonl"))) == 4  # 2 per worker
     uids = _uids(tmp_path / "w.duckdb")
     again = _cli(tmp_path)  # a rerun plays nothing and lands nothing new
@@ -139,7 +129,9 @@ def test_a_worker_killed_mid_chunk_loses_and_doubles_nothing(
     assert marker.exists(), "no worker was killed"
     assert result["episodes_played"] == N_TASKS * TRIALS
     assert result["pass_k"] == reference["pass_k"]
-    assert _episodes(tmp_path / "w.duckdb") == episodes  # each (task, trial) once, as played here
+    assert (
+        stored_episodes(tmp_path / "w.duckdb") == episodes
+    )  # each (task, trial) once, as played here
     shards = list((tmp_path / "r").rglob("*.jsonl"))
     lines = sum(f.read_bytes().count(b'"type":"trajectory"') for f in shards)
     assert lines == N_TASKS * TRIALS  # the retry resumed the chunk: no episode played twice

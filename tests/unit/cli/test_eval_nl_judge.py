@@ -16,16 +16,12 @@ from taskforge.rewards.nl_agreement import nl_agreement
 from tests.fake_openai_server import FakeOpenAIServer, fake_role, text_reply
 
 pytestmark = pytest.mark.shared
-SAMPLE = Path("formats") / "tau2-1.0.1-sample.json"
 
 
 @pytest.fixture()
-def sample(tau2_dir: Path) -> Path:
+def sample(tau2_sample: Path) -> Path:
     """tau2 1.0.1's sample results, as tau2 wrote them."""
-    source = tau2_dir / SAMPLE
-    if not source.exists():
-        pytest.skip(f"tau2 1.0.1 sample not found at {source}")
-    return source
+    return tau2_sample
 
 
 def _config(tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -15,7 +15,6 @@ from taskforge.cli.common import App
 from taskforge.errors import TaskforgeError
 
 runner = CliRunner()
-SAMPLE = Path("formats") / "tau2-1.0.1-sample.json"
 OLD = Path("results") / "gpt-4.1_retail_test_1trial.json"
 
 
@@ -25,12 +24,9 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture()
-def sample(tau2_dir: Path) -> Path:
+def sample(tau2_sample: Path) -> Path:
     """tau2 1.0.1's own results file."""
-    path = tau2_dir / SAMPLE
-    if not path.exists():
-        pytest.skip(f"tau2 1.0.1 sample not found at {path}")
-    return path
+    return tau2_sample
 
 
 def _broken(sample: Path, tmp_path: Path, indices: list[int]) -> Path:

@@ -20,6 +20,7 @@ from taskforge.rollout.api import RolloutRequest, run_rollout
 from taskforge.rollout.chunks import ChunkJob, chunk_jobs, play_chunk
 from taskforge.rollout.runner import RolloutPlan, done_pairs
 from taskforge.warehouse import Warehouse
+from tests.stored_episodes import stored_episodes
 from tests.unit.warehouse.conftest import REPO
 
 TASKS = REPO / "datasets" / "retail" / "seed_tasks.json"
@@ -39,17 +40,6 @@ def _request(tmp: Path, **changes: Any) -> RolloutRequest:
         tasks_path=TASKS, trials=2, limit=3, out_dir=tmp / "r", warehouse=tmp / "w.duckdb"
     )
     return dataclasses.replace(base, **changes)
-
-
-def _episodes(warehouse: Path) -> list[dict[str, Any]]:
-    """Every stored episode as what determines it (no clock times), by id."""
-    with Warehouse.open(warehouse, read_only=True) as wh:
-        rows = wh.query(
-            "SELECT t.sim_id, t.task_id, t.trial, t.seed, t.reward, t.termination_reason, "
-            "list(m.content ORDER BY m.idx) AS contents FROM trajectories t "
-            "JOIN messages m USING (traj_uid) GROUP BY ALL ORDER BY t.sim_id"
-        )
-    return rows.to_dicts()
 
 
 def _lines(shard: Path) -> tuple[list[bytes], list[bytes]]:
@@ -90,14 +80,14 @@ def test_chunked_rollout_plays_what_a_local_one_plays(
     assert chunked["episodes_played"] == 6 and chunked["executor"] == "local"
     folder = Path(chunked["shard"])
     assert folder.is_dir() and len(list(folder.glob("chunk-*.jsonl"))) == 4
-    episodes = _episodes(Path(whole["warehouse"]))
-    assert episodes == _episodes(tmp_path / "local" / "w.duckdb") and len(episodes) == 6
+    episodes = stored_episodes(Path(whole["warehouse"]))
+    assert episodes == stored_episodes(tmp_path / "local" / "w.duckdb") and len(episodes) == 6
     finished = run_rollout(_request(tmp_path / "local"), executor=_Chunked())
     assert finished["episodes_played"] == 0 and finished["shard"] == local["shard"]
     base = folder.parent.parent  # the local executor continues a fanned-out run's folder
     again = run_rollout(_request(base))
     assert again["episodes_played"] == 0 and again["shard"] == str(folder)
-    assert _episodes(Path(whole["warehouse"])) == episodes
+    assert stored_episodes(Path(whole["warehouse"])) == episodes
 
 
 def test_a_retried_chunk_plays_only_what_its_part_file_lacks(
@@ -151,8 +141,8 @@ def test_orphan_part_files_are_sealed_and_nothing_lands_twice(
     assert result["episodes_played"] == 4 and result["episodes_resumed"] == 2
     assert not list(out.rglob("*.part"))
     assert len(list((out / whole["run_id"]).glob("sealed-*.jsonl"))) == 2
-    stored = _episodes(tmp_path / "b" / "w.duckdb")
-    assert len(stored) == 6 and stored == _episodes(Path(whole["warehouse"]))
+    stored = stored_episodes(tmp_path / "b" / "w.duckdb")
+    assert len(stored) == 6 and stored == stored_episodes(Path(whole["warehouse"]))
     with Warehouse.open(tmp_path / "b" / "w.duckdb", read_only=True) as wh:
         kept = wh.scalar(
             "SELECT count(*) FROM trajectories WHERE start_time = ?",

@@ -17,7 +17,6 @@ from taskforge.warehouse.load import load_trajectories, load_trajectory_records
 
 pytestmark = pytest.mark.shared
 
-SAMPLE = Path("formats") / "tau2-1.0.1-sample.json"
 PARTICIPANT_FIELDS = {
     "role", "content", "tool_calls", "is_audio", "turn_idx", "timestamp", "cost", "usage",
     "raw_data", "generation_time_seconds", "audio_format", "audio_path", "audio_script_gold",
@@ -36,12 +35,9 @@ SIMULATION_FIELDS = {
 
 
 @pytest.fixture()
-def sample(tau2_dir: Path) -> dict[str, Any]:
+def sample(tau2_sample: Path) -> dict[str, Any]:
     """tau2 1.0.1's own results file (8 gold dialogues, all reward 1)."""
-    path = tau2_dir / SAMPLE
-    if not path.exists():
-        pytest.skip(f"tau2 1.0.1 sample not found at {path}")
-    data: dict[str, Any] = json.loads(path.read_text())
+    data: dict[str, Any] = json.loads(tau2_sample.read_text())
     return data
 
 

@@ -20,8 +20,6 @@ from taskforge.warehouse.keys import content_key
 from taskforge.warehouse.rows import task_uid
 from tests.unit.warehouse.conftest import downgrade
 
-SAMPLE = Path("formats") / "tau2-1.0.1-sample.json"
-
 
 def test_nulls_and_defaults_do_not_change_the_key() -> None:
     task = load_tasks(Path("datasets/retail/seed_tasks.json"))[0]
@@ -36,11 +34,11 @@ def test_nulls_and_defaults_do_not_change_the_key() -> None:
 
 @pytest.mark.shared
 def test_a_results_files_pass_rates_reach_a_pool_of_tau2s_tasks(
-    tau2_dir: Path, tmp_path: Path
+    tau2_dir: Path, tau2_sample: Path, tmp_path: Path
 ) -> None:
     wh_path = tmp_path / "wh.duckdb"
-    ingest_paths(wh_path, get_adapter("tau2"), [tau2_dir / SAMPLE])
-    played = {s["task_id"] for s in json.loads((tau2_dir / SAMPLE).read_text())["simulations"]}
+    ingest_paths(wh_path, get_adapter("tau2"), [tau2_sample])
+    played = {s["task_id"] for s in json.loads(tau2_sample.read_text())["simulations"]}
     tasks = [t for t in load_tasks(tau2_dir / "tasks.json") if t.id in played]
     with Warehouse.open(wh_path) as wh:
         pool = build_pool(wh, "tau2", 1, tasks, domain="retail")
