@@ -179,10 +179,9 @@ class TRLCPUTrainer:
             fits=lambda t: bool(within_budget([t], domain, tokenizer, budget)),
         )  # fmt: skip
         data = training_set(tasks_train, db, domain, spec, tokenizer, budget, seed)
-        evals = training_set(tasks_eval, db, domain, spec, tokenizer, budget, seed)
-        if not data.prompts or not evals.tasks:
+        if not data.prompts or not tasks_eval:  # easy_task_sets kept only usable tasks
             raise DataError(
-                f"trl-cpu bench: {len(data.prompts)} usable training and {len(evals.tasks)} "
+                f"trl-cpu bench: {len(data.prompts)} usable training and {len(tasks_eval)} "
                 "usable evaluation tasks; both need at least one"
             )
         sampling = Sampling(options.max_completion_length, eval_temperature)
@@ -190,7 +189,7 @@ class TRLCPUTrainer:
         def measure(model_dir: Path, key: str) -> dict[str, Any]:
             clock = time.perf_counter()
             out = evaluate_policy(
-                model_dir, evals.tasks, db, domain, spec, seed, eval_trials, examples=data.tasks,
+                model_dir, tasks_eval, db, domain, spec, seed, eval_trials, examples=data.tasks,
                 sampling=sampling,
             )  # fmt: skip
             seconds[key] = round(time.perf_counter() - clock, 2)
@@ -201,7 +200,7 @@ class TRLCPUTrainer:
         result = run_grpo(base, data.prompts, data.reward, run_dir, options, run)
         seconds["train"] = result.seconds
         after = measure(result.checkpoint, "eval_after")
-        return _bench_report(before, after, result, data, evals, base, seconds, settings)
+        return _bench_report(before, after, result, data, tasks_eval, base, seconds, settings)
 
 
 def _tokenizer(base: Path) -> Any:
@@ -259,7 +258,7 @@ def _policy_gguf(
 
 def _bench_report(
     before: dict[str, Any], after: dict[str, Any], result: GRPOResult, data: TrainingSet,
-    evals: TrainingSet, base: Path, seconds: dict[str, float], settings: TrainingSettings,
+    evals: Sequence[Task], base: Path, seconds: dict[str, float], settings: TrainingSettings,
 ) -> dict[str, Any]:  # fmt: skip
     def summary(out: dict[str, Any]) -> dict[str, Any]:
         return {k: out[k] for k in ("pass1", "mean_reward", "n")} | {"rows": out["rows"]}
@@ -277,7 +276,7 @@ def _bench_report(
         "base": str(base),
         "base_prepare_seconds": prepared_info(base).get("seconds"),
         "n_train": len(data.tasks),
-        "n_eval": len(evals.tasks),
+        "n_eval": len(evals),
         "checkpoint": str(result.checkpoint),
         "trajectories": str(result.trajectories),
     }
