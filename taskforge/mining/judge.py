@@ -70,7 +70,7 @@ from taskforge.env.toolkit import Toolkit, ToolType
 from taskforge.llm.client import LLMClient, LLMError
 
 DIAGNOSTIC_VERSION = "diagnostic-v1"
-LLM_VERSION = "llm-judge-v1"
+LLM_VERSION = "llm-judge-v2"
 OUT_OF_SCOPE = "###OUT-OF-SCOPE###"
 REPEAT_THRESHOLD = 3
 """Identical consecutive calls from which a run counts as a loop."""
@@ -749,19 +749,26 @@ class LLMVerdict(BaseModel):
     evidence: list[str] = Field(default_factory=list)
 
 
-VERDICT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "category": {"type": "string", "enum": list(get_args(FailureCategory))},
-        "blame": {"type": "string", "enum": list(get_args(Blame))},
-        "decisive_step": {"type": "integer"},
-        "explanation": {"type": "string", "minLength": 1, "maxLength": 200},
-        "evidence": {"type": "array", "items": {"type": "string", "maxLength": 120}, "maxItems": 1},
-    },
-    "required": ["category", "blame", "decisive_step", "explanation", "evidence"],
-    "additionalProperties": False,
-}
-"""The verdict as a JSON schema a server can enforce (lengths bound so the answer closes)."""
+def verdict_schema(n_messages: int) -> dict[str, Any]:
+    """The verdict as a JSON schema a server can enforce, so that the answer closes in budget.
+
+    The explanation comes first (the reasoning before the verdict), its length bounded. The
+    decisive step is one of the trajectory's message numbers, enumerated, since grammar
+    builders ignore ``maximum``: SmolLM2-135M answered 1000000000000000 for a bare integer and
+    100 for any of 0..199. ``evidence`` is left out: SmolLM2 filled the quote with 60 to 120
+    digits (``"1.1.1.1..."``), half the answer's tokens.
+    """
+    return {
+        "type": "object",
+        "properties": {
+            "explanation": {"type": "string", "minLength": 20, "maxLength": 160},
+            "category": {"type": "string", "enum": list(get_args(FailureCategory))},
+            "blame": {"type": "string", "enum": list(get_args(Blame))},
+            "decisive_step": {"enum": list(range(max(n_messages, 1)))},
+        },
+        "required": ["explanation", "category", "blame", "decisive_step"],
+        "additionalProperties": False,
+    }
 
 
 def json_object(text: str) -> Any:
@@ -906,7 +913,8 @@ class LLMJudge:
         json_mode: bool = True,
         seed: int | None = 0,
     ) -> None:
-        self.client = json_client(client, VERDICT_SCHEMA) if json_mode else client
+        self.client = client
+        self.json_mode = json_mode
         self.model = client.role.model
         self.prompt_version = prompt_version
         self.fallback = fallback or DiagnosticJudge(toolkit_cls or _retail_tools())
@@ -926,10 +934,13 @@ class LLMJudge:
         diagnostic = self.fallback.judge(task, trajectory, reward, traj_uid)
         prompt = render_prompt(task, trajectory, reward, self.template)
         messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        client = self.client
+        if self.json_mode:
+            client = json_client(client, verdict_schema(len(trajectory.messages)))
         error = ""
         for _attempt in range(2):
             try:
-                completion = await self.client.complete(messages, seed=self.seed)
+                completion = await client.complete(messages, seed=self.seed)
             except LLMError as exc:
                 error = f"call failed: {exc}"
                 break
