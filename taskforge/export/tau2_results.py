@@ -40,6 +40,8 @@ class ResultsExport:
     """Why the bytes differ from the source file's (empty: they are the same)."""
     sha256: str = ""
     bytes: int = 0
+    same_as_source: bool | None = None
+    """Whether the bytes are the source file's (None: that file is no longer where it was)."""
 
     def summary(self) -> dict[str, Any]:
         """The result as JSON-ready data."""
@@ -54,6 +56,7 @@ class ResultsExport:
             "inexact": self.inexact,
             "sha256": self.sha256,
             "bytes": self.bytes,
+            "same_as_source": self.same_as_source,
         }
 
 
@@ -68,7 +71,7 @@ def _layout(wh: Warehouse, run_id: str) -> tuple[str, dict[str, Any]]:
             f"run {run_id!r}: no source layout stored (not a tau2 results file, or ingested "
             "before warehouse schema v7); a tau2 file ingested now keeps one"
         )
-    raise DataError(f"run {run_id!r}: no such run (list them: taskforge sql \"SELECT * FROM runs\")")
+    raise DataError(f'run {run_id!r}: no such run (list them: taskforge sql "SELECT * FROM runs")')
 
 
 def _tasks(wh: Warehouse, layout: dict[str, Any], export: ResultsExport) -> list[Any]:
@@ -102,7 +105,7 @@ def _message(message: dict[str, Any], shapes: dict[str, Any], export: ResultsExp
             _note(export, "a tool call has keys its file's tool calls did not have")
     out, whole = reshape(message, shapes["message"].get(message.get("role")))
     if not whole:
-        _note(export, f"a {message.get('role')} message has keys its file's did not have")
+        _note(export, f"a message of role {message.get('role')} has keys its file's did not have")
     return out
 
 
@@ -155,6 +158,9 @@ def export_tau2_results(wh: Warehouse, run_id: str, out: Path) -> ResultsExport:
     write_atomic(out, blob)
     export.n_tasks, export.n_simulations = len(tasks), len(sims)
     export.sha256, export.bytes = hashlib.sha256(blob).hexdigest(), len(blob)
+    source_file = Path(source)
+    if source_file.is_file():
+        export.same_as_source = source_file.read_bytes() == blob
     return export
 
 

@@ -273,9 +273,7 @@ def stage(batch: Batch, adapter: str, known_domains: Mapping[str, str]) -> Stage
     )
 
 
-def _layouts(
-    batch: Batch, adapter: str, uids: dict[tuple[str, str], str]
-) -> dict[str, list[Any]]:
+def _layouts(batch: Batch, adapter: str, uids: dict[tuple[str, str], str]) -> dict[str, list[Any]]:
     """One ``source_layouts`` row per run with a layout, its tasks given their keys (a task the
     file has but that did not validate keeps no key: the export will miss it)."""
     cols = new_columns("source_layouts")

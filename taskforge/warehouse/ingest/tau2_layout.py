@@ -132,9 +132,11 @@ def file_layout(data: Mapping[str, Any], formatting: dict[str, Any] | None) -> d
 
 def reshape(record: Mapping[str, Any], shape: list[str] | None) -> tuple[dict[str, Any], bool]:
     """``record`` with the keys of ``shape`` in its order (null where the record has none),
-    then any others; and whether it has no others (so the shape gave it back whole)."""
+    then any others; and whether it has no others (so the shape gave it back whole). With no
+    shape (the file's records of this kind differ, which its layout's ``inexact`` says), the
+    record as it is."""
     if shape is None:
-        return dict(record), False
+        return dict(record), True
     out = {k: record.get(k) for k in shape}
     rest = {k: v for k, v in record.items() if k not in out}
     return out | rest, not rest
