@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from taskforge.contracts.base import SCHEMA_VERSION
 from taskforge.contracts.io import write_atomic
 from taskforge.errors import DataError
 from taskforge.warehouse.ingest.tau2_layout import reshape
@@ -95,6 +96,9 @@ def _tasks(wh: Warehouse, layout: dict[str, Any], export: ResultsExport) -> list
 
 
 def _message(message: dict[str, Any], shapes: dict[str, Any], export: ResultsExport) -> Any:
+    shape = shapes["message"].get(message.get("role"))
+    if shape and "schema_version" in shape:  # rows keep it only when it is not the default
+        message.setdefault("schema_version", SCHEMA_VERSION)
     usage = message.get("usage")
     if isinstance(usage, dict) and set(usage) == {"prompt_tokens", "completion_tokens"}:
         message["usage"], _ = reshape(usage, shapes["usage"])
@@ -103,7 +107,7 @@ def _message(message: dict[str, Any], shapes: dict[str, Any], export: ResultsExp
         message["tool_calls"] = [c for c, _ in calls]
         if not all(whole for _, whole in calls):
             _note(export, "a tool call has keys its file's tool calls did not have")
-    out, whole = reshape(message, shapes["message"].get(message.get("role")))
+    out, whole = reshape(message, shape)
     if not whole:
         _note(export, f"a message of role {message.get('role')} has keys its file's did not have")
     return out

@@ -38,7 +38,7 @@ def json_format(raw: bytes) -> dict[str, Any]:
         line = body[1:].lstrip(b"\r\n")
         width = len(line) - len(line.lstrip(b" \t"))
         indent = line[:width].decode() if b"\t" in line[:width] else width
-    key_sep = ": " if b'": ' in raw[:4096] or indent is not None else ":"
+    key_sep = ": " if indent is not None or _spaced_key(body) else ":"
     item_sep = "," if indent is not None or key_sep == ":" else ", "
     return {
         "indent": indent,
@@ -46,6 +46,16 @@ def json_format(raw: bytes) -> dict[str, Any]:
         "newline": raw.endswith(b"\n"),
         "separators": [item_sep, key_sep],
     }
+
+
+def _spaced_key(body: bytes) -> bool:
+    """Whether the first key of a compact JSON object is followed by ``": "`` (Python's json)
+    rather than ``":"`` (orjson, pydantic)."""
+    start = body.find(b'"')
+    end = start + 1
+    while 0 < end < len(body) and body[end] != 0x22:  # the key's closing quote
+        end += 2 if body[end] == 0x5C else 1  # a backslash escapes the next byte
+    return body[end + 1 : end + 3] == b": "
 
 
 class _Shapes:
