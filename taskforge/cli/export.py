@@ -229,3 +229,59 @@ def verl(
         "--dry-run   (see README.md)"
     )
     _report(summary, started, as_json)
+
+
+@app.command(
+    "tau2-results",
+    epilog="Example: taskforge export tau2-results --source results.json --out back.json --json",
+)
+def tau2_results(
+    run: str | None = typer.Option(
+        None, "--run", help="Run id (taskforge sql 'SELECT * FROM runs')."
+    ),
+    source: Path | None = typer.Option(
+        None, "--source", help="Or: the tau2 file it was ingested from."
+    ),
+    out: Path = typer.Option(..., "--out", help="Results file to write."),
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """An ingested tau2 run back as tau2's results JSON: the same bytes as the file ingested."""
+    from taskforge.export.tau2_results import export_tau2_results
+    from taskforge.warehouse import Warehouse
+
+    if (run is None) == (source is None):
+        fail("give exactly one of --run RUN_ID or --source FILE (the file that was ingested)")
+    started = time.perf_counter()
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        run_id = run or _run_of(wh, Path(str(source)))
+        summary = export_tau2_results(wh, run_id, out).summary()
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    if as_json:
+        emit_json(summary)
+        return
+    same = {True: "same bytes as", False: "differs from", None: "cannot compare with"}
+    console.print(
+        f"exported run {run_id}: {summary['n_tasks']} tasks, {summary['n_simulations']} "
+        f"simulations, {summary['bytes']:,} bytes to {out} "
+        f"({same[summary['same_as_source']]} {summary['source_path']})",
+        markup=False,
+    )
+    for what in summary["missing"]:
+        console.print(f"missing (not landed): {what}", markup=False)
+    for why in summary["inexact"]:
+        console.print(f"not byte-equal: {why}", markup=False)
+
+
+def _run_of(wh: Any, source: Path) -> str:
+    """The run ingested from ``source`` (as given, or resolved)."""
+    from taskforge.errors import DataError
+
+    paths = [str(source), str(source.resolve())]
+    rows = wh.con.execute(
+        "SELECT DISTINCT run_id FROM source_layouts WHERE source_path IN (?, ?)", paths
+    ).fetchall()
+    if len(rows) != 1:
+        found = "no run" if not rows else f"{len(rows)} runs"
+        raise DataError(f"{source}: {found} ingested from this path; give --run RUN_ID")
+    return str(rows[0][0])
