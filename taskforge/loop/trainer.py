@@ -30,7 +30,7 @@ class TrainRequest:
             ``on-policy`` (continue from ``init_checkpoint``).
         tasks: The round's training pool (RAFT: the union so far).
         db_path: The tasks' initial DB.
-        domain: Domain name (``taskforge.env.domains.get_domain``).
+        domain: Domain name (``taskforge.domains.get_domain``).
         reward_spec: RewardSpec preset name or file.
         settings: The loop config's training settings.
         run_dir: Folder for the trainer's files (checkpoints, logs, rollouts).

@@ -1,7 +1,7 @@
 """Task synthesis: seed tasks, blueprints, exploration, writing, verification, dedup.
 
 The naive seed sampler (:func:`sample_seed_tasks`) draws feasible, independent tasks from the
-records of a Retail DB, one write tool (or an information request) per task, with no injected
+records of a domain's DB (the domain's sampler), one write tool (or an information request) per task, with no injected
 difficulty. Targeted synthesis (:func:`synthesize`) grounds blueprints per failure family (the
 samplers, or the :class:`LLMExplorer`), words them (:class:`TemplateWriter` or
 :class:`LLMWriter`), certifies them (:func:`verify_task`, with the :class:`AgreementCheck` for
@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from taskforge.synthesis.seed import GENERATOR, INFO_KIND, SEED_KINDS, sample_seed_tasks, task_kind
+from taskforge.synthesis.seed import INFO_KIND, sample_seed_tasks, task_kind
 from taskforge.synthesis.synthesize import SynthesisReport, synthesize
 from taskforge.synthesis.verify import VERIFIER_VERSION, Verdict, verify_task, verify_tasks
 
@@ -51,7 +51,6 @@ __all__ = [
     "FAMILY_PATTERNS",
     "GENERATOR",
     "INFO_KIND",
-    "SEED_KINDS",
     "VERIFIER_VERSION",
     "AgreementCheck",
     "Blueprint",

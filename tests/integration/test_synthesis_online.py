@@ -17,7 +17,7 @@ from taskforge.cli.app import app
 from taskforge.contracts import Task
 from taskforge.contracts.io import load_tasks
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.llm import LLMClient, RoleConfig
 from taskforge.synthesis.agreement import AgreementCheck
 from taskforge.synthesis.blueprints import candidates, order_hint, sample_blueprints

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from taskforge.contracts import Message, Task
 from taskforge.env.db import Database
-from taskforge.env.domains import Domain
+from taskforge.domains import Domain
 from taskforge.rollout.prompts import GREETING, agent_system_prompt
 from taskforge.rollout.runner import episode_seed
 from trainer_adapters.verl.inputs import (

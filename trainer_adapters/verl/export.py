@@ -20,7 +20,7 @@ import orjson
 from taskforge.contracts import ExportManifest, Task, TaskPool
 from taskforge.contracts.io import write_atomic
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.errors import DataError
 from taskforge.export import ExportResult, assign_splits, pair_tasks, read_manifest
 from taskforge.export.common import check_db, export_folder

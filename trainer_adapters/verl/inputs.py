@@ -19,7 +19,7 @@ import orjson
 
 from taskforge.contracts import Task
 from taskforge.env.db import Database
-from taskforge.env.domains import Domain, get_domain
+from taskforge.domains import Domain, get_domain
 from taskforge.errors import DataError
 
 AGENT_NAME = "taskforge_agent"

@@ -14,8 +14,8 @@ from taskforge.contracts.io import load_tasks
 from taskforge.env.audit import audit_task
 from taskforge.env.bench import gold_messages
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
-from taskforge.env.domains.retail import RetailTools
+from taskforge.domains import get_domain
+from taskforge.domains.retail import RetailTools
 from taskforge.env.evaluator import Evaluator
 from taskforge.synthesis import INFO_KIND, SEED_KINDS, sample_seed_tasks, task_kind
 

@@ -9,8 +9,8 @@ import pytest
 
 from taskforge.contracts import StructuredUserInstructions, Task
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
-from taskforge.env.domains.retail.tools import REQUIRED_ORDER_STATUS
+from taskforge.domains import get_domain
+from taskforge.domains.retail.tools import REQUIRED_ORDER_STATUS
 from taskforge.rollout.prompts import scenario_text
 from taskforge.synthesis.blueprints import (
     FAMILY_PATTERNS,

@@ -10,7 +10,7 @@ import pytest
 
 from taskforge.contracts import Task
 from taskforge.contracts.io import load_tasks
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.mining.embed import HashingEmbedder
 from taskforge.synthesis.blueprints import FAMILY_PATTERNS
 from taskforge.synthesis.synthesize import synthesize

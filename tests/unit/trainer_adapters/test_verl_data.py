@@ -10,7 +10,7 @@ import pytest
 
 from taskforge.contracts import Task
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.rollout.prompts import GREETING
 from tests.unit.trainer_adapters.conftest import honest_dialogue
 from trainer_adapters.verl.data import RowOptions, make_rows, opening_messages, write_parquet
