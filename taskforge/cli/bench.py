@@ -14,8 +14,8 @@ from rich.table import Table
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, App, console, emit_json, fail
 from taskforge.contracts.io import load_tasks
-from taskforge.env.bench import run_env_bench
 from taskforge.domains import DEFAULT_DOMAIN, get_domain
+from taskforge.env.bench import run_env_bench
 
 app = App(help="Benchmarks (ratios against a same-run baseline).", no_args_is_help=True)
 

@@ -96,7 +96,7 @@ def choose_families(
     """The families to sample: named ones, those targeting each pattern, or all of them (also
     when none is named)."""
     kit = domain.synthesis_kit()
-    FAMILY_PATTERNS, SAMPLERS = kit.FAMILY_PATTERNS, kit.SAMPLERS  # noqa: N806
+    FAMILY_PATTERNS, SAMPLERS = kit.FAMILY_PATTERNS, kit.SAMPLERS
 
     if all_families or not (patterns or families):
         return list(SAMPLERS)

@@ -18,8 +18,8 @@ from taskforge.cli.common import (
 )
 from taskforge.cli.verify import verify
 from taskforge.contracts.io import load_tasks, write_tasks
-from taskforge.env.audit import audit_summary, audit_task
 from taskforge.domains import DEFAULT_DOMAIN, get_domain
+from taskforge.env.audit import audit_summary, audit_task
 from taskforge.synthesis.seed import sample_seed_tasks, task_kind
 
 app = App(help="Inspect and check task files.", no_args_is_help=True)

@@ -261,13 +261,21 @@ def export(ctx: LoopContext, round_: int) -> dict[str, Any]:
 
 
 def _export_verl(ctx: LoopContext, pool_: Any, tasks: list[Task], out: Path) -> Any:
-    """The verl adapter's export (parquet, reward spec, configs); writing it needs no verl."""
-    from trainer_adapters.verl.export import VerlExportOptions, export_verl
+    """The verl adapter's export (parquet, reward spec, configs), found by name in the
+    registry (``trainer_exporter``); writing it needs no verl."""
+    from taskforge.loop.trainer import load_exporter
 
-    options = VerlExportOptions(
-        spec=ctx.config.reward_spec, seed=ctx.config.seed, user_config=ctx.config.llm_config
+    export = load_exporter("verl")
+    return export(
+        pool_,
+        tasks,
+        ctx.db,
+        out,
+        command=ctx.command,
+        spec=ctx.config.reward_spec,
+        seed=ctx.config.seed,
+        user_config=ctx.config.llm_config,
     )
-    return export_verl(pool_, tasks, ctx.db, out, options, command=ctx.command)
 
 
 def train(ctx: LoopContext, round_: int) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 ``taskforge/`` never imports ``trainer_adapters/``: the registry's ``trainer`` kind maps a name
 (``verl``, ``trl-cpu``) to a dotted path, imported only when a loop asks for it. A third-party
-trainer plugs in with a registry entry (or a ``module:Class`` path as ``trainer:``).
+trainer plugs in with a registry entry (or a ``module:Class`` path as ``trainer:``). Trainers'
+exporters (the folder a trainer trains from) are found the same way, kind ``trainer_exporter``.
 """
 
 from __future__ import annotations
@@ -107,6 +108,30 @@ def load_trainer(name: str) -> Any:
     from taskforge.registry import resolve
 
     return resolve("trainer", name)
+
+
+class TrainerExporter(Protocol):
+    """A trainer's export: the pool's tasks into the folder the trainer trains from."""
+
+    def __call__(
+        self,
+        pool: Any,
+        tasks: list[Task],
+        db: Any,
+        out: Path,
+        command: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """Write ``out``; return a result with ``summary()`` (options by keyword)."""
+        ...
+
+
+def load_exporter(name: str) -> TrainerExporter:
+    """The trainer exporter registered as ``name`` (or a ``package.module:function`` path)."""
+    from taskforge.registry import resolve
+
+    exporter: TrainerExporter = resolve("trainer_exporter", name)
+    return exporter
 
 
 def check_trainer(config: LoopConfig) -> None:

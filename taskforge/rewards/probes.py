@@ -37,8 +37,8 @@ from pydantic import BaseModel, Field
 
 from taskforge.contracts import Message, RewardType, Task, TerminationReason, ToolCall
 from taskforge.contracts.rewardspec import RewardSpec
-from taskforge.env.db import Database
 from taskforge.domains import get_domain
+from taskforge.env.db import Database
 from taskforge.env.environment import Environment
 from taskforge.env.replay import initial_environment
 from taskforge.env.toolkit import Toolkit, ToolType

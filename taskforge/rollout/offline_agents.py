@@ -1,8 +1,8 @@
 """The scripted agents as LiteLLM offline providers (``taskforge/scripted-policy``, ``-user``).
 
-They are honest simulations, named as such: a rule-based agent of the episode's domain with tunable error modes
-and a user that plays a task from structured facts. Registered as LiteLLM custom providers,
-they take exactly the path an online model takes.
+They are honest simulations, named as such: the rule-based agent of the episode's domain (its
+``ScriptedAgents``) with tunable error modes and a user that plays a task from structured facts.
+Registered as LiteLLM custom providers, they take exactly the path an online model takes.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ from taskforge.synthesis.llm import AnswerError, ask_json, text_field
 from taskforge.synthesis.verify import agreement_key
 
 PROMPT_PATH = Path(__file__).resolve().parent / "prompts" / "agreement.md"
+
+
 def _variant(db: Database, item_id: str) -> str:
     for product in db.tables["products"].values():
         variant = product["variants"].get(item_id)

@@ -28,6 +28,7 @@ from taskforge.synthesis.blueprints import Blueprint
 from taskforge.synthesis.verify import verify_task
 from taskforge.synthesis.writer import TemplateWriter
 
+
 def unguided_blueprint(db: Database, rng: random.Random) -> Blueprint | None:
     """One ungrounded candidate of the DB's domain (None when it cannot be worded)."""
     return domain_of(db).synthesis_kit().unguided_blueprint(db, rng)

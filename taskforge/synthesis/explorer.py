@@ -36,6 +36,8 @@ from taskforge.synthesis.grounding import Call
 LLM_EXPLORER = "llm-explorer-v1"
 """Name of this explorer in the tasks' lineage."""
 PROMPT_PATH = Path(__file__).resolve().parent / "prompts" / "explorer.md"
+
+
 class LLMExplorer:
     """Blueprints from explorations by the ``explorer`` LLM role.
 

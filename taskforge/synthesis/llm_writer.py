@@ -10,8 +10,8 @@ check on it.
 
 The difficulty statements the offline scripted user reacts to (see
 :mod:`taskforge.domains.retail.facts`) are asked for in plain words: that the customer does
-not know the order ids, to describe a new variant only by what changes, that the price difference goes
-to the named method rather than the original one.
+not know the order ids, to describe a new variant only by what changes, that the price
+difference goes to the named method rather than the original one.
 """
 
 from __future__ import annotations

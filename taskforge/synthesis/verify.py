@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from taskforge.contracts import Certificate, Message, Task, TerminationReason
+from taskforge.domains import domain_of
 from taskforge.env.audit import audit_task
 from taskforge.env.bench import gold_messages
 from taskforge.env.db import Database
-from taskforge.domains import domain_of
 from taskforge.env.evaluator import Evaluator
 from taskforge.env.toolkit import Toolkit
 from taskforge.rollout.prompts import GREETING, scenario_text

@@ -52,7 +52,6 @@ VIEW_TARGET_S = 1.0
 """Seconds every standard view should stay under at the largest size."""
 
 
-
 def _fixtures() -> BenchFixtures:
     """The synthetic worlds of the bench's domain."""
     return get_domain(DEFAULT_DOMAIN).bench_fixtures()

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taskforge.contracts import Action, Task
-from taskforge.env.db import Database
 from taskforge.domains import domain_of, get_domain
+from taskforge.env.db import Database
 from taskforge.env.toolkit import ToolSpec
 from taskforge.rollout.prompts import GREETING
 from taskforge.rollout.runner import episode_seed

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from taskforge.env.db import Database
 from taskforge.domains import Domain
 from taskforge.domains.retail.models import RetailDB
 from taskforge.domains.retail.tools import RetailTools
+from taskforge.env.db import Database
 
 _HERE = Path(__file__).resolve().parent
 BUNDLED_DB = _HERE.parents[2] / "datasets" / "retail" / "db.json"

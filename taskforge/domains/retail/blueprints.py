@@ -1,10 +1,10 @@
 """Blueprints: grounded situations that provoke one failure pattern, with their gold actions.
 
-Retail's blueprint samplers: a sampler queries a Retail DB for a situation that invites a known agent failure
-and builds the gold action sequence for it; the writer (:mod:`taskforge.synthesis.writer`)
-then turns the blueprint into a user scenario with the difficulty put into the wording. The
-samplers live in :data:`SAMPLERS` (one per failure family, open to new ones through
-:func:`register_sampler`):
+Retail's blueprint samplers: a sampler queries a Retail DB for a situation that invites a known
+agent failure and builds the gold action sequence for it; the writer
+(:mod:`taskforge.synthesis.writer`) then turns the blueprint into a user scenario with the
+difficulty put into the wording. The samplers live in :data:`SAMPLERS` (one per failure family, open
+to new ones through :func:`register_sampler`):
 
 * ``multi_order`` - the user has two or more orders in the status the write (a cancellation,
   an address or a payment change) needs, and the target shares a product with another of
@@ -28,16 +28,14 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from taskforge.env.db import Database, Record
 from taskforge.domains.retail.tools import (
     CANCEL_REASONS,
     LOOSE_PENDING_TOOLS,
     REQUIRED_ORDER_STATUS,
 )
+from taskforge.env.db import Database, Record
 from taskforge.synthesis.blueprints import (
     Blueprint,
     Identity,

@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taskforge.contracts import Task
-from taskforge.env.db import Database, Record, State, copy_json
 from taskforge.domains.retail.tools import (
     LOOSE_PENDING_TOOLS,
     REQUIRED_ORDER_STATUS,
     RetailTools,
 )
+from taskforge.env.db import Database, Record, State, copy_json
 from taskforge.env.toolkit import ToolError
 
 ADDRESS_FIELDS = ("address1", "address2", "city", "state", "country", "zip")

@@ -28,7 +28,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from taskforge.rollout.signals import STOP, TRANSFER
 from taskforge.domains.retail.facts import (
     INFO_KIND,
     SWAP_KINDS,
@@ -37,6 +36,7 @@ from taskforge.domains.retail.facts import (
     format_address,
     format_options,
 )
+from taskforge.rollout.signals import STOP, TRANSFER
 
 DONE_PHRASE = "Is there anything else I can help you with?"
 CONFIRM_MARK = "(yes/no)"

@@ -28,9 +28,9 @@ from taskforge.contracts import (
     Task,
     UserScenario,
 )
+from taskforge.domains.retail.tools import CANCEL_REASONS, REQUIRED_ORDER_STATUS, RetailTools
 from taskforge.env.audit import audit_task
 from taskforge.env.db import Database, Record
-from taskforge.domains.retail.tools import CANCEL_REASONS, REQUIRED_ORDER_STATUS, RetailTools
 from taskforge.errors import DataError
 from taskforge.synthesis.grounding import (
     CANCEL_WORDS,
