@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import track as rich_track
 from rich.text import Text
 
+from taskforge.domains import DEFAULT_DOMAIN
 from taskforge.errors import DataWarning, TaskforgeError
 
 T = TypeVar("T")
@@ -86,7 +87,7 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-DOMAIN_OPTION = typer.Option("retail", "--domain", help="Domain of the tasks and DB.")
+DOMAIN_OPTION = typer.Option(DEFAULT_DOMAIN, "--domain", help="Domain of the tasks and DB.")
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:

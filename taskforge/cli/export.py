@@ -207,22 +207,26 @@ def verl(
     from taskforge.errors import DataError
     from taskforge.export.common import export_db
     from taskforge.export.manifest import command_line
-    from trainer_adapters.verl.export import VerlExportOptions, export_verl
+    from taskforge.loop.trainer import load_exporter
 
     if db_mode not in ("inline", "file"):
         raise DataError(f"--db-mode: expected inline or file, got {db_mode!r}")
     started = time.perf_counter()
     chosen, chosen_tasks = select(pool, round_, union, tasks, warehouse, domain)
     db = export_db(db_path, domain, chosen_tasks)
-    options = VerlExportOptions(
+    result = load_exporter("verl")(
+        chosen,
+        chosen_tasks,
+        db,
+        out,
+        command=command_line(),
         spec=spec,
         val_fraction=val_fraction,
         seed=seed,
-        db_mode="file" if db_mode == "file" else "inline",
+        db_mode=db_mode,
         user_config=user_config,
         tool_schemas=tool_schemas,
     )
-    result = export_verl(chosen, chosen_tasks, db, out, options, command=command_line())
     summary = result.summary()
     summary["launch"] = (
         f"python -m trainer_adapters.verl.launch --export {out} --model MODEL --run-dir RUN "

@@ -8,9 +8,8 @@ rollouts that serve the trained policy, so GRPO reinforces what the policy sees 
 
 Each example is another task's opening user message answered with that task's gold write as
 a call, so the examples are grounded in the same DB and show the format with real ids. The
-opening message is what taskforge's scripted user says first
-(:class:`~taskforge.rollout.scripted_user.ScriptedUser` on the task's
-:func:`~taskforge.rollout.facts.derive_facts`), never the task's instruction text.
+opening message is what taskforge's scripted user says first (the domain's scripted user,
+``Domain.scripted_agents().make_user``), never the task's instruction text.
 
 Nothing here names a tool: the tools and their parameters come from the domain's toolkit
 specs. A small model pays for every prompt token (twice: generation and the policy-gradient
@@ -27,14 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taskforge.contracts import Action, Task
+from taskforge.domains import domain_of, get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.env.toolkit import ToolSpec
 from taskforge.llm.local_chat import render_prompt
-from taskforge.rollout.facts import derive_facts
 from taskforge.rollout.prompts import GREETING
 from taskforge.rollout.runner import episode_seed
-from taskforge.rollout.scripted_user import ScriptedUser
 
 SYSTEM_TEMPLATE = (
     "You are a customer service agent for a {domain} store. You act by calling one tool. "
@@ -84,7 +81,7 @@ def call_message(action: Action, call_id: str) -> dict[str, Any]:
 
 def opening_message(task: Task, db: Database, seed: int = 0) -> str:
     """What the scripted user says first in reply to the agent's greeting."""
-    user = ScriptedUser(derive_facts(task, db), episode_seed(seed, task.id, 0))
+    user = domain_of(db).scripted_agents().make_user(task, db, episode_seed(seed, task.id, 0))
     return user.respond([{"role": "assistant", "content": GREETING}])
 
 

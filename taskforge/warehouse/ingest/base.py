@@ -20,7 +20,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 
 from taskforge.contracts import Run, Task
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.errors import DataError, TaskforgeError, describe_validation_error
 from taskforge.warehouse.ingest.fastcheck import fast_check
 from taskforge.warehouse.ingest.unknown import FieldPath, put_back

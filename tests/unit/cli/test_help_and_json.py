@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from taskforge.cli.app import app
 from taskforge.contracts import Task, Tau2Results, Trajectory, VerlEpisode
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from trainer_adapters.verl.episode_log import shard_path
 
 REPO = Path(__file__).resolve().parents[3]

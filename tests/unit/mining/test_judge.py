@@ -11,7 +11,8 @@ import pytest
 
 from taskforge.contracts import RewardInfo, Task, TerminationReason, Trajectory
 from taskforge.contracts.io import load_results, load_tasks
-from taskforge.env.domains.retail import RetailDatabase, RetailTools
+from taskforge.domains.retail import RetailDatabase, RetailTools
+from taskforge.domains.retail.scripted_policy import ERROR_MODES
 from taskforge.env.evaluator import Evaluator
 from taskforge.llm import LLMClient, RoleConfig, register_offline_agent
 from taskforge.llm.offline import unregister_offline_agent
@@ -25,7 +26,6 @@ from taskforge.mining.judge import (
     render_prompt,
 )
 from taskforge.rollout.scripted_loop import run_scripted_episode
-from taskforge.rollout.scripted_policy import ERROR_MODES
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED_TAU2 = REPO.parent / "shared" / "tau2-retail"

@@ -11,8 +11,8 @@ import pytest
 
 from taskforge.contracts import Message, Run, Task, TerminationReason, Trajectory
 from taskforge.contracts.io import load_tasks
+from taskforge.domains import get_domain
 from taskforge.env.bench import gold_messages
-from taskforge.env.domains import get_domain
 from taskforge.env.evaluator import Evaluator
 from taskforge.warehouse import ShardWriter, Warehouse, get_adapter, ingest_paths
 from taskforge.warehouse.bench import TOOL_KINDS

@@ -11,8 +11,8 @@ import json
 import pytest
 
 from taskforge.contracts import Task
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from trainer_adapters.trl_cpu.prompts import PromptBuilder, call_json, render, write_actions
 from trainer_adapters.trl_cpu.reward import TaskReward, parse_call
 from trainer_adapters.trl_cpu.tasks import easy_task_sets, easy_tasks, select_easy, stated
