@@ -44,7 +44,7 @@ class Domain:
         return Environment(self.toolkit_cls, db, tool_schemas)
 
 
-_MODULES = {"retail": "taskforge.env.domains.retail"}
+_MODULES = {"retail": "taskforge.env.domains.retail", "airline": "taskforge.domains.airline"}
 
 
 def available_domains() -> list[str]:

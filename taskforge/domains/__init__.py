@@ -1,0 +1,1 @@
+"""Domain packages (one per domain), found by name through the registry."""
