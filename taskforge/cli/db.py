@@ -1,13 +1,14 @@
-"""``taskforge db``: synthetic Retail DBs."""
+"""``taskforge db``: synthetic domain DBs (Retail, Airline)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
-from taskforge.cli.common import JSON_OPTION, App, console, emit_json, fail
-from taskforge.contracts.io import read_json
+from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, App, console, emit_json, fail
+from taskforge.contracts.io import read_json, write_atomic
 from taskforge.env.domains import get_domain
 
 app = App(help="Synthetic domain databases.", no_args_is_help=True)
@@ -23,23 +24,34 @@ def generate(
     users: int = typer.Option(120, "--users", min=1, help="Number of users."),
     orders: int = typer.Option(240, "--orders", min=1, help="Number of orders."),
     products: int = typer.Option(24, "--products", min=1, help="Number of product types."),
+    reservations: int = typer.Option(
+        400, "--reservations", min=0, help="Number of reservations (airline)."
+    ),
+    flights: int = typer.Option(60, "--flights", min=2, help="Number of flights (airline)."),
     disjoint_from: Path | None = typer.Option(
         None, "--disjoint-from", help="Reference DB (e.g. tau2's db.json) to stay disjoint from."
     ),
+    domain: str = DOMAIN_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Write a valid Retail DB whose ids, names and emails are disjoint from a reference."""
-    from taskforge.env.domains.retail.generate import generate_db, write_db
-
+    """Write a valid DB whose ids, names and emails are disjoint from a reference."""
+    dom = get_domain(domain)
     reference = read_json(disjoint_from) if disjoint_from is not None else None
     if reference is not None and not isinstance(reference, dict):
         fail(f"{disjoint_from}: expected a DB JSON object")
     try:
-        data = generate_db(seed, users, orders, products, reference)
+        if domain == "airline":
+            from taskforge.domains.airline import generate as airline
+
+            data = airline.generate_db(seed, users, reservations, flights, reference)
+        else:
+            from taskforge.env.domains.retail import generate as retail
+
+            data = retail.generate_db(seed, users, orders, products, reference)
     except ValueError as exc:
         fail(str(exc))
-    db = get_domain("retail").database_cls.from_dict(data, source="generated DB")
-    write_db(data, out)
+    db = dom.database_cls.from_dict(data, source="generated DB")
+    write_atomic(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     stats = {t: len(recs) for t, recs in db.tables.items()}
     if as_json:
         emit_json({"out": str(out), "db_hash": db.hash, **stats})

@@ -116,7 +116,9 @@ class AirlineTools(Toolkit):
                 or status["status"] != "available"
                 or (origin is not None and flight["origin"] != origin)
                 or (destination is not None and flight["destination"] != destination)
-                or (leave_after is not None and flight["scheduled_departure_time_est"] < leave_after)
+                or (
+                    leave_after is not None and flight["scheduled_departure_time_est"] < leave_after
+                )
             ):
                 continue
             found.append(_direct_flight(number, flight, status))
@@ -469,9 +471,7 @@ def _check_charges(user: Record, charges: list[Record], total: int) -> None:
             raise ToolError(f"Not enough balance in payment method {pid}")
     paid = sum(c["amount"] for c in charges)
     if paid != total:
-        raise ToolError(
-            f"Payment amount does not add up, total price is {total}, but paid {paid}"
-        )
+        raise ToolError(f"Payment amount does not add up, total price is {total}, but paid {paid}")
 
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
