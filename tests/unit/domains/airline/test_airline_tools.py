@@ -12,6 +12,7 @@ from taskforge.contracts.io import load_results
 from taskforge.env.db import Database
 from taskforge.env.domains import Domain
 from taskforge.env.environment import Environment
+from taskforge.env.schema import load_schema_overrides
 
 WRITES = {
     "book_reservation",
@@ -47,6 +48,12 @@ def test_schemas_equal_tau2_but_for_the_words(airline_dir: Path, airline: Domain
         assert ours[name]["function"]["description"] != schema["function"]["description"]
     defs = ours["book_reservation"]["function"]["parameters"]["$defs"]
     assert sorted(defs) == ["FlightInfo", "Passenger", "Payment"]
+
+
+def test_tau2_schemas_can_be_shown_instead(airline_dir: Path, airline: Domain) -> None:
+    path = airline_dir / "tool_schemas.json"
+    shown = load_schema_overrides(path, airline.toolkit_cls.specs)
+    assert shown == json.loads(path.read_text())
 
 
 def test_tool_kinds(airline: Domain) -> None:
