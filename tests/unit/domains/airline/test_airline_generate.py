@@ -79,7 +79,14 @@ def test_valid_and_consistent(airline: Domain, db: DB) -> None:
         assert re.fullmatch(r"[A-Z0-9]{6}", rid)
 
 
-def test_tools_run_on_the_generated_db(airline: Domain, db: DB) -> None:
+@pytest.mark.parametrize("source", ["generated", "bundled"])
+def test_tools_run_on_a_generated_db(airline: Domain, source: str) -> None:
+    """Needs no ../shared: a DB generated without reference, and the shipped one."""
+    db = (
+        generate_db(seed=5, users=40, reservations=80, flights=30)
+        if source == "generated"
+        else json.loads((REPO / "datasets" / "airline" / "db.json").read_text())
+    )
     env = Environment(airline.toolkit_cls, airline.database_cls.from_dict(db))
     number, flight = next(iter(db["flights"].items()))
     found = json.loads(env.execute("search_direct_flight", {
