@@ -10,6 +10,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_TAU2 = REPO.parent / "shared" / "tau2-retail"
+SHARED_AIRLINE = Path(os.environ.get("TASKFORGE_SHARED") or REPO.parent / "shared") / "tau2-airline"
+"""tau2's Airline fixtures; TASKFORGE_SHARED points elsewhere (e.g. from a git worktree)."""
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -23,6 +25,14 @@ def tau2_dir() -> Path:
     if not (SHARED_TAU2 / "db.json").exists():
         pytest.skip(f"tau2 Retail fixtures not found at {SHARED_TAU2} (../shared is absent)")
     return SHARED_TAU2
+
+
+@pytest.fixture(scope="session")
+def airline_dir() -> Path:
+    """tau2-bench Airline fixtures; tests needing them skip when ../shared is absent."""
+    if not (SHARED_AIRLINE / "db.json").exists():
+        pytest.skip(f"tau2 Airline fixtures not found at {SHARED_AIRLINE} (../shared is absent)")
+    return SHARED_AIRLINE
 
 
 @pytest.fixture(scope="session")

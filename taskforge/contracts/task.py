@@ -201,6 +201,9 @@ class Task(Contract):
         default=None, description="tau2: documents the task needs."
     )
     user_tools: list[str] | None = Field(default=None, description="tau2: user tools allowed.")
+    annotations: dict[str, Any] | None = Field(
+        default=None, description="tau2: free-form annotations (null in tau2's Airline tasks)."
+    )
     origin: TaskOrigin | None = Field(default=None, description="taskforge: how it was made.")
     pattern: str | None = Field(
         default=None, description="taskforge: failure pattern the task targets."

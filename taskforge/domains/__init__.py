@@ -114,6 +114,7 @@ DEFAULT_DOMAIN = "retail"
 
 _MODULES = {
     "retail": "taskforge.domains.retail",
+    "airline": "taskforge.domains.airline",
 }
 """Name -> package of every registered domain: adding a domain adds one line here."""
 

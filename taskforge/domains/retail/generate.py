@@ -615,6 +615,10 @@ def _ensure_available_twins(variants: list[Record]) -> None:
         pairs[0][0]["available"] = pairs[0][1]["available"] = True
 
 
+SIZES: dict[str, int] = {"users": 120, "orders": 240, "products": 24}
+"""The size arguments of :func:`generate_db` and their defaults (``taskforge db generate``)."""
+
+
 def generate_db(
     seed: int, users: int, orders: int, products: int, reference: dict | None = None
 ) -> dict:
