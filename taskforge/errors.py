@@ -23,6 +23,11 @@ class DataError(TaskforgeError):
     """A file or record that does not match its contract."""
 
 
+class DataWarning(UserWarning):
+    """Input that did not stop a command but that the user should know of (e.g. a field of a
+    tau2 file that no known tau2 version has, not read); the CLI prints it as one line."""
+
+
 def describe_validation_error(source: str, exc: ValidationError, record: str | None = None) -> str:
     """One line naming the file, the record and the field of the first validation error."""
     first = exc.errors()[0]

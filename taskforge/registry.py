@@ -51,9 +51,14 @@ REGISTRY: dict[str, dict[str, str]] = {
         "trl-cpu": "trainer_adapters.trl_cpu.trainer:TRLCPUTrainer",
         "verl": "trainer_adapters.verl.trainer:VerlTrainer",
     },
+    # a trainer's export (the folder it trains from), by export kind: called as
+    # ``fn(pool, tasks, db, out, command=..., **options)``, see taskforge.loop.trainer
+    "trainer_exporter": {
+        "verl": "trainer_adapters.verl.export:export_pool",
+    },
 }
 
-PLUGGABLE: frozenset[str] = frozenset({"trainer"})
+PLUGGABLE: frozenset[str] = frozenset({"trainer", "trainer_exporter"})
 """Kinds that also accept a ``package.module:Class`` path, for third-party implementations."""
 
 

@@ -37,7 +37,7 @@ def tau2_sample(tau2_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def retail():  # type: ignore[no-untyped-def]
     """The Retail domain."""
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
 
     return get_domain("retail")
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from taskforge.contracts import Task
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.registry import build
-from taskforge.synthesis.blueprints import FAMILY_PATTERNS
+from taskforge.synthesis.blueprints import family_patterns
 from taskforge.synthesis.synthesize import synthesize
 
 DOM = get_domain("retail")
@@ -16,7 +16,12 @@ def candidates(n_per_family: int = 15, corrupt_every: int = 4) -> list[Task]:
     write's argument changed, so that the verifier rejects it."""
     db = DOM.load_db()
     report = synthesize(
-        db, DOM.toolkit_cls, sorted(FAMILY_PATTERNS), n_per_family, 0, build("embedder", "hashing")
+        db,
+        DOM.toolkit_cls,
+        sorted(family_patterns(db)),
+        n_per_family,
+        0,
+        build("embedder", "hashing"),
     )
     tasks = list({t.id: t for t, _ in report.verdicts}.values())
     return [_corrupt(t) if i % corrupt_every == 0 else t for i, t in enumerate(tasks)]

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, App, console, emit_json, fail
 from taskforge.contracts.io import load_tasks
+from taskforge.domains import DEFAULT_DOMAIN, get_domain
 from taskforge.env.bench import run_env_bench
-from taskforge.env.domains import get_domain
 
 app = App(help="Benchmarks (ratios against a same-run baseline).", no_args_is_help=True)
 
@@ -225,7 +225,7 @@ def _mining_llm(
     """``bench mining --judge llm``: the LLM judge on a sample, a progress bar over it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
     from taskforge.mining.bench import run_judge_bench
     from taskforge.mining.judge import LLMJudge
 
@@ -349,11 +349,12 @@ def failures(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Generate the labeled failure benchmark from the scripted policy's error modes."""
-    from taskforge.env.domains.retail import BUNDLED_DB
     from taskforge.mining.failure_bench import generate_failure_bench
 
-    dom = get_domain("retail")
-    tasks = load_tasks(BUNDLED_DB.parent / "seed_tasks.json")
+    dom = get_domain(DEFAULT_DOMAIN)
+    if dom.default_db_path is None:
+        fail(f"domain {dom.name!r} ships no DB and seed tasks")
+    tasks = load_tasks(dom.default_db_path.parent / "seed_tasks.json")
     with console.status("playing scripted episodes, one error mode at a time"):
         report = generate_failure_bench(out, tasks, dom.load_db(), dom.toolkit_cls, per_mode, seed)
     if as_json:

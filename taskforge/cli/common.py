@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NoReturn, TypeVar
 
@@ -13,7 +14,8 @@ from rich.console import Console
 from rich.progress import track as rich_track
 from rich.text import Text
 
-from taskforge.errors import TaskforgeError
+from taskforge.domains import DEFAULT_DOMAIN
+from taskforge.errors import DataWarning, TaskforgeError
 
 T = TypeVar("T")
 
@@ -49,13 +51,27 @@ def reporting_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except TaskforgeError as exc:
-            report_error(str(exc), exc.hint, bool(kwargs.get("as_json")))
-            raise typer.Exit(EXIT_USER_ERROR) from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            try:
+                return func(*args, **kwargs)
+            except TaskforgeError as exc:
+                report_error(str(exc), exc.hint, bool(kwargs.get("as_json")))
+                raise typer.Exit(EXIT_USER_ERROR) from None
+            finally:
+                _print_warnings(caught)
 
     return wrapper
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Data warnings as ``warning: ...`` lines on stderr; any other warning shown as usual."""
+    for item in caught:
+        if issubclass(item.category, DataWarning):
+            line = Text.assemble(("warning:", "bold yellow"), " ", str(item.message))
+            console.print(line, soft_wrap=True)
+        else:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
 
 
 class App(typer.Typer):
@@ -71,7 +87,7 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-DOMAIN_OPTION = typer.Option("retail", "--domain", help="Domain of the tasks and DB.")
+DOMAIN_OPTION = typer.Option(DEFAULT_DOMAIN, "--domain", help="Domain of the tasks and DB.")
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:

@@ -8,7 +8,7 @@ import typer
 
 from taskforge.cli.common import JSON_OPTION, App, console, emit_json, fail
 from taskforge.contracts.io import read_json
-from taskforge.env.domains import get_domain
+from taskforge.domains import DEFAULT_DOMAIN, get_domain
 
 app = App(help="Synthetic domain databases.", no_args_is_help=True)
 
@@ -29,8 +29,8 @@ def generate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write a valid Retail DB whose ids, names and emails are disjoint from a reference."""
-    from taskforge.env.domains.retail.generate import generate_db, write_db
-
+    generator = get_domain(DEFAULT_DOMAIN).generator_module()
+    generate_db, write_db = generator.generate_db, generator.write_db
     reference = read_json(disjoint_from) if disjoint_from is not None else None
     if reference is not None and not isinstance(reference, dict):
         fail(f"{disjoint_from}: expected a DB JSON object")
@@ -38,7 +38,7 @@ def generate(
         data = generate_db(seed, users, orders, products, reference)
     except ValueError as exc:
         fail(str(exc))
-    db = get_domain("retail").database_cls.from_dict(data, source="generated DB")
+    db = get_domain(DEFAULT_DOMAIN).database_cls.from_dict(data, source="generated DB")
     write_db(data, out)
     stats = {t: len(recs) for t, recs in db.tables.items()}
     if as_json:

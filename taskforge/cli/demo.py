@@ -16,10 +16,10 @@ import typer
 from taskforge.cli.common import JSON_OPTION, console, emit_json
 from taskforge.contracts import Message, Task, TerminationReason
 from taskforge.contracts.io import write_atomic
+from taskforge.domains import Domain, get_domain
 from taskforge.env.audit import audit_summary, audit_task
 from taskforge.env.bench import gold_messages, run_env_bench
 from taskforge.env.db import Database
-from taskforge.env.domains import Domain, get_domain
 from taskforge.env.evaluator import Evaluator
 from taskforge.rollout.prompts import GREETING
 
@@ -75,12 +75,13 @@ def demo(
 
 
 def _step_db(dom: Domain, out: Path, steps: dict[str, Any]) -> Database:
-    from taskforge.env.domains.retail.generate import generate_db, write_db
-
-    console.print("[1/6] generating a synthetic Retail DB")
-    data = generate_db(DEMO_DB["seed"], DEMO_DB["users"], DEMO_DB["orders"], DEMO_DB["products"])
+    generator = dom.generator_module()
+    console.print(f"[1/6] generating a synthetic {dom.name.title()} DB")
+    data = generator.generate_db(
+        DEMO_DB["seed"], DEMO_DB["users"], DEMO_DB["orders"], DEMO_DB["products"]
+    )
     path = out / "retail_db.json"
-    write_db(data, path)
+    generator.write_db(data, path)
     db = dom.database_cls.from_dict(data, source=str(path))
     steps["db"] = {"path": str(path), "hash": db.hash, **{t: len(r) for t, r in db.tables.items()}}
     return db

@@ -18,7 +18,7 @@ import yaml
 from taskforge.cli.common import console, emit_json
 from taskforge.cli.demo import _step_db, _step_report, _step_tasks, stage_line
 from taskforge.contracts.io import write_atomic
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 
 LOCAL_DEMO: dict[str, Any] = {
     "tasks": 10,

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, App, console, emit_json, track
 from taskforge.contracts.io import load_results
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 
 app = App(help="Re-evaluate recorded episodes.", no_args_is_help=True)
 

@@ -25,7 +25,7 @@ from taskforge.cli.common import (
 )
 
 app = App(
-    help="Export task pools (Hugging Face datasets, tau2 task sets, verl) or the warehouse.",
+    help="Export task pools (Hugging Face, tau2, verl), tau2 results, or the warehouse.",
     no_args_is_help=True,
 )
 
@@ -210,28 +210,88 @@ def verl(
     from taskforge.errors import DataError
     from taskforge.export.common import export_db
     from taskforge.export.manifest import command_line
-    from trainer_adapters.verl.export import VerlExportOptions, export_verl
+    from taskforge.loop.trainer import load_exporter
 
     if db_mode not in ("inline", "file"):
         raise DataError(f"--db-mode: expected inline or file, got {db_mode!r}")
     started = time.perf_counter()
     chosen, chosen_tasks = select(pool, round_, union, tasks, warehouse, domain)
     db = export_db(db_path, domain, chosen_tasks)
-    options = VerlExportOptions(
+    result = load_exporter("verl")(
+        chosen,
+        chosen_tasks,
+        db,
+        out,
+        command=command_line(),
         spec=spec,
         val_fraction=val_fraction,
         seed=seed,
-        db_mode="file" if db_mode == "file" else "inline",
+        db_mode=db_mode,
         user_config=user_config,
         tool_schemas=tool_schemas,
     )
-    result = export_verl(chosen, chosen_tasks, db, out, options, command=command_line())
     summary = result.summary()
     summary["launch"] = (
         f"python -m trainer_adapters.verl.launch --export {out} --model MODEL --run-dir RUN "
         "--dry-run   (see README.md)"
     )
     _report(summary, started, as_json)
+
+
+@app.command(
+    "tau2-results",
+    epilog="Example: taskforge export tau2-results --source results.json --out back.json --json",
+)
+def tau2_results(
+    run: str | None = typer.Option(
+        None, "--run", help="Run id (taskforge sql 'SELECT * FROM runs')."
+    ),
+    source: Path | None = typer.Option(
+        None, "--source", help="Or: the tau2 file it was ingested from."
+    ),
+    out: Path = typer.Option(..., "--out", help="Results file to write."),
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """An ingested tau2 run back as tau2's results JSON: the same bytes as the file ingested."""
+    from taskforge.export.tau2_results import export_tau2_results
+    from taskforge.warehouse import Warehouse
+
+    if (run is None) == (source is None):
+        fail("give exactly one of --run RUN_ID or --source FILE (the file that was ingested)")
+    started = time.perf_counter()
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        run_id = run or _run_of(wh, Path(str(source)))
+        summary = export_tau2_results(wh, run_id, out).summary()
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    if as_json:
+        emit_json(summary)
+        return
+    same = {True: "same bytes as", False: "differs from", None: "cannot compare with"}
+    console.print(
+        f"exported run {run_id}: {summary['n_tasks']} tasks, {summary['n_simulations']} "
+        f"simulations, {summary['bytes']:,} bytes to {out} "
+        f"({same[summary['same_as_source']]} {summary['source_path']})",
+        markup=False,
+    )
+    for what in summary["missing"]:
+        console.print(f"missing (not landed): {what}", markup=False)
+    for why in summary["inexact"]:
+        console.print(f"not byte-equal: {why}", markup=False)
+
+
+def _run_of(wh: Any, source: Path) -> str:
+    """The run ingested from ``source`` (as given, or resolved)."""
+    from taskforge.errors import DataError
+
+    paths = [str(source), str(source.resolve())]
+    rows = wh.con.execute(
+        "SELECT DISTINCT run_id FROM source_layouts WHERE source_path IN (?, ?)", paths
+    ).fetchall()
+    if len(rows) != 1:
+        found = "no run" if not rows else f"{len(rows)} runs"
+        raise DataError(f"{source}: {found} ingested from this path; give --run RUN_ID")
+    return str(rows[0][0])
 
 
 @app.command("parquet", epilog="Example: taskforge export parquet --out warehouse-parquet --json")

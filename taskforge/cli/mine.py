@@ -27,7 +27,7 @@ def mine(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Explain every failure, cluster the explanations and store a new taxonomy version."""
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
     from taskforge.env.evaluator import Evaluator
     from taskforge.mining.pipeline import mine as run_mining
     from taskforge.mining.stages import build_stages

@@ -57,7 +57,7 @@ def probe(
     only) probes are not expected below the honest trajectory and never fail the command.
     """
     from taskforge.contracts.io import load_tasks
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
     from taskforge.rewards import probe as run_probes
 
     tasks = load_tasks(tasks_path)

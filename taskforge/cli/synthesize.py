@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, console, emit_json
 from taskforge.contracts.io import write_tasks
 from taskforge.errors import DataError
+
+if TYPE_CHECKING:
+    from taskforge.domains import Domain
 
 
 def synthesize(
@@ -51,13 +54,13 @@ def synthesize(
 ) -> None:
     """Sample grounded situations per family, write them, verify, deduplicate; keep the rest."""
     from taskforge.contracts.io import load_tasks
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
     from taskforge.registry import build
     from taskforge.synthesis.llm import roles_from_file
     from taskforge.synthesis.synthesize import synthesize as run
 
-    chosen = choose_families(patterns, families, all_families)
     dom = get_domain(domain)
+    chosen = choose_families(dom, patterns, families, all_families)
     db = dom.load_db(db_path)
     roles = roles_from_file(config, seed)
     report = run(
@@ -80,17 +83,20 @@ def synthesize(
     if warehouse is not None:
         summary["stored"] = _store(warehouse, report.verdicts, domain)
     if check_targeting:
-        summary["targeting"] = _targeting(report.accepted, naive_tasks, db, dom.toolkit_cls)
+        summary["targeting"] = _targeting(report.accepted, naive_tasks, db, dom)
     if as_json:
         emit_json(summary)
         return
     _print(summary, out)
 
 
-def choose_families(patterns: list[str], families: list[str], all_families: bool) -> list[str]:
+def choose_families(
+    domain: Domain, patterns: list[str], families: list[str], all_families: bool
+) -> list[str]:
     """The families to sample: named ones, those targeting each pattern, or all of them (also
     when none is named)."""
-    from taskforge.synthesis.blueprints import FAMILY_PATTERNS, SAMPLERS
+    kit = domain.synthesis_kit()
+    FAMILY_PATTERNS, SAMPLERS = kit.FAMILY_PATTERNS, kit.SAMPLERS
 
     if all_families or not (patterns or families):
         return list(SAMPLERS)
@@ -128,11 +134,14 @@ def _print(summary: dict[str, Any], out: Path) -> None:
         )
 
 
-def _targeting(tasks: list[Any], naive_path: Path | None, db: Any, toolkit_cls: Any) -> Any:
+def _targeting(tasks: list[Any], naive_path: Path | None, db: Any, domain: Domain) -> Any:
     """The targeting check against naive tasks from the same DB (offline scripted policy)."""
     from taskforge.contracts.io import load_tasks
-    from taskforge.env.domains.retail import BUNDLED_DB
     from taskforge.synthesis.targeting import targeting_check
 
-    naive = load_tasks(naive_path or BUNDLED_DB.parent / "seed_tasks.json")
-    return targeting_check(tasks, naive, db, toolkit_cls)
+    if naive_path is None:
+        if domain.default_db_path is None:
+            raise DataError(f"domain {domain.name!r} ships no seed tasks; pass --naive-tasks")
+        naive_path = domain.default_db_path.parent / "seed_tasks.json"
+    naive = load_tasks(naive_path)
+    return targeting_check(tasks, naive, db, domain.toolkit_cls)

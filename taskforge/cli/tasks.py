@@ -18,8 +18,8 @@ from taskforge.cli.common import (
 )
 from taskforge.cli.verify import verify
 from taskforge.contracts.io import load_tasks, write_tasks
+from taskforge.domains import DEFAULT_DOMAIN, get_domain
 from taskforge.env.audit import audit_summary, audit_task
-from taskforge.env.domains import get_domain
 from taskforge.synthesis.seed import sample_seed_tasks, task_kind
 
 app = App(help="Inspect and check task files.", no_args_is_help=True)
@@ -70,10 +70,11 @@ def seed(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Sample naive Retail seed tasks (no injected difficulty), each checked by gold replay."""
-    db = get_domain("retail").load_db(db_path)
+    dom = get_domain(DEFAULT_DOMAIN)
+    db = dom.load_db(db_path)
     tasks = sample_seed_tasks(db, n, seed_value, prefix)
     write_tasks(out, tasks)
-    kinds = dict(sorted(Counter(task_kind(t) for t in tasks).items()))
+    kinds = dict(sorted(Counter(task_kind(t, dom) for t in tasks).items()))
     summary = {"out": str(out), "n_tasks": len(tasks), "seed": seed_value, "kinds": kinds}
     if as_json:
         emit_json(summary)

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, App, console, emit_json
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.env.schema import load_schema_overrides
 
 app = App(help="Tool schemas of a domain.", no_args_is_help=True)

@@ -43,7 +43,7 @@ def verify(
 ) -> None:
     """Certify tasks: gold replay, state change, do-nothing scores 0, targets identified."""
     from taskforge.contracts.io import load_tasks
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
     from taskforge.executors import executor_settings, open_executor
     from taskforge.synthesis.records import certified, rejected
     from taskforge.synthesis.verify import verify_tasks

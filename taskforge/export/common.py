@@ -85,7 +85,7 @@ def export_db(db_path: Path | None, domain: str, tasks: Sequence[Task]) -> Datab
     Raises:
         DataError: the certificates' DB cannot be found (one line, with the file to pass).
     """
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
 
     dom = get_domain(domain)
     if db_path is not None:

@@ -97,7 +97,7 @@ def export_tau2(
 
     ``policy`` defaults to the domain's own policy document. Same inputs, byte-identical files.
     """
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
 
     if "base" in splits:
         raise DataError("split name 'base' is reserved: tau2's 'base' split holds every task")

@@ -116,6 +116,17 @@ class ServerOptions:
         """The OpenAI-compatible base URL."""
         return f"http://127.0.0.1:{self.port}/v1"
 
+    def environment(self) -> dict[str, str]:
+        """The server's environment: this one, with OpenMP's threads sleeping when they wait.
+
+        llama.cpp's OpenMP threads spin while they wait for work by default. With as many
+        threads as cores and anything else running (the server's own Python thread, the
+        rollout driver), they spin against each other: measured here with the machine busy,
+        64 tokens took 7.1 s with spinning threads and 1.4 s with ``OMP_WAIT_POLICY=PASSIVE``.
+        A value the user set is kept.
+        """
+        return {"OMP_WAIT_POLICY": "PASSIVE", **os.environ}
+
 
 def server_ready(api_base: str, timeout_s: float = 1.0) -> bool:
     """True when ``GET {api_base}/models`` answers with a model list."""
@@ -169,6 +180,7 @@ class LocalServer:
             self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             command,
+            env=self.options.environment(),
             stdin=subprocess.DEVNULL,
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT if self._log else subprocess.DEVNULL,

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 from taskforge.contracts.loop import LoopConfig
 from taskforge.contracts.pool import PoolMode
+from taskforge.domains import Domain, get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import Domain, get_domain
 from taskforge.errors import DataError
 from taskforge.warehouse.keys import content_key
 

@@ -109,7 +109,6 @@ def _patterns(wh: Any, taxonomy_id: str) -> list[dict[str, Any]]:
 def synthesize(ctx: LoopContext, round_: int) -> dict[str, Any]:
     """Targeted tasks for the mined patterns that a blueprint family can provoke."""
     from taskforge.registry import build
-    from taskforge.synthesis.blueprints import FAMILY_PATTERNS
     from taskforge.synthesis.synthesize import synthesize as run_synthesis
 
     targets = _targets(ctx, ctx.output(round_, "mine")["patterns"])
@@ -128,7 +127,8 @@ def synthesize(ctx: LoopContext, round_: int) -> dict[str, Any]:
         explorer=roles.explorer,
         agreement=roles.agreement,
     )
-    by_pattern = {FAMILY_PATTERNS[family]: mined for family, mined in targets.items()}
+    patterns_of = ctx.domain.synthesis_kit().FAMILY_PATTERNS
+    by_pattern = {patterns_of[family]: mined for family, mined in targets.items()}
     tasks = [_with_lineage(t, round_, by_pattern.get(t.pattern or "")) for t in report.accepted]
     path = ctx.round_dir(round_) / "targeted_tasks.json"
     write_tasks(path, tasks)
@@ -147,11 +147,9 @@ def synthesize(ctx: LoopContext, round_: int) -> dict[str, Any]:
 
 def _targets(ctx: LoopContext, patterns: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Family -> the mined pattern it answers (the largest with the family's mechanism)."""
-    from taskforge.synthesis.blueprints import FAMILY_PATTERNS
-
     wanted = ctx.config.synthesis.families
     targets: dict[str, dict[str, Any]] = {}
-    for family, mechanism in FAMILY_PATTERNS.items():
+    for family, mechanism in ctx.domain.synthesis_kit().FAMILY_PATTERNS.items():
         mined = [p for p in patterns if p["mechanism"] == mechanism and not p["quarantined"]]
         if (wanted is None and mined) or (wanted is not None and family in wanted):
             targets[family] = mined[0] if mined else {}
@@ -266,13 +264,21 @@ def export(ctx: LoopContext, round_: int) -> dict[str, Any]:
 
 
 def _export_verl(ctx: LoopContext, pool_: Any, tasks: list[Task], out: Path) -> Any:
-    """The verl adapter's export (parquet, reward spec, configs); writing it needs no verl."""
-    from trainer_adapters.verl.export import VerlExportOptions, export_verl
+    """The verl adapter's export (parquet, reward spec, configs), found by name in the
+    registry (``trainer_exporter``); writing it needs no verl."""
+    from taskforge.loop.trainer import load_exporter
 
-    options = VerlExportOptions(
-        spec=ctx.config.reward_spec, seed=ctx.config.seed, user_config=ctx.config.llm_config
+    export = load_exporter("verl")
+    return export(
+        pool_,
+        tasks,
+        ctx.db,
+        out,
+        command=ctx.command,
+        spec=ctx.config.reward_spec,
+        seed=ctx.config.seed,
+        user_config=ctx.config.llm_config,
     )
-    return export_verl(pool_, tasks, ctx.db, out, options, command=ctx.command)
 
 
 def train(ctx: LoopContext, round_: int) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 ``taskforge/`` never imports ``trainer_adapters/``: the registry's ``trainer`` kind maps a name
 (``verl``, ``trl-cpu``) to a dotted path, imported only when a loop asks for it. A third-party
-trainer plugs in with a registry entry (or a ``module:Class`` path as ``trainer:``).
+trainer plugs in with a registry entry (or a ``module:Class`` path as ``trainer:``). Trainers'
+exporters (the folder a trainer trains from) are found the same way, kind ``trainer_exporter``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class TrainRequest:
             ``on-policy`` (continue from ``init_checkpoint``).
         tasks: The round's training pool (RAFT: the union so far).
         db_path: The tasks' initial DB.
-        domain: Domain name (``taskforge.env.domains.get_domain``).
+        domain: Domain name (``taskforge.domains.get_domain``).
         reward_spec: RewardSpec preset name or file.
         settings: The loop config's training settings.
         run_dir: Folder for the trainer's files (checkpoints, logs, rollouts).
@@ -107,6 +108,30 @@ def load_trainer(name: str) -> Any:
     from taskforge.registry import resolve
 
     return resolve("trainer", name)
+
+
+class TrainerExporter(Protocol):
+    """A trainer's export: the pool's tasks into the folder the trainer trains from."""
+
+    def __call__(
+        self,
+        pool: Any,
+        tasks: list[Task],
+        db: Any,
+        out: Path,
+        command: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """Write ``out``; return a result with ``summary()`` (options by keyword)."""
+        ...
+
+
+def load_exporter(name: str) -> TrainerExporter:
+    """The trainer exporter registered as ``name`` (or a ``package.module:function`` path)."""
+    from taskforge.registry import resolve
+
+    exporter: TrainerExporter = resolve("trainer_exporter", name)
+    return exporter
 
 
 def check_trainer(config: LoopConfig) -> None:

@@ -56,7 +56,7 @@ def run_mining_bench(
     bench: Path, embedder: str = "minilm", min_cluster_size: int = 10
 ) -> dict[str, Any]:
     """Ingest the benchmark into a fresh warehouse, mine it, and score the taxonomy."""
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
     from taskforge.mining.pipeline import mine
     from taskforge.mining.stages import build_stages
     from taskforge.warehouse import Warehouse, get_adapter, ingest_paths
@@ -344,7 +344,7 @@ def _reward(traj: Trajectory) -> RewardInfo:
 
 def _diagnostic(items: list[tuple[str, Task, Trajectory, str]]) -> list[Judgment]:
     """The offline diagnostic judgments of the sample."""
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
     from taskforge.mining.judge import DiagnosticJudge
 
     judge = DiagnosticJudge(get_domain("retail").toolkit_cls)

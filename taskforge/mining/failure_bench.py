@@ -32,10 +32,10 @@ def _mode_failures(
     seed: int,
 ) -> list[Trajectory]:
     """Up to ``n`` failed episodes in which ``mode`` (and only it) fired."""
+    from taskforge.domains import domain_of
     from taskforge.rollout.scripted_loop import scripted_trajectory
-    from taskforge.rollout.scripted_policy import ERROR_MODES
 
-    rates = {m: (1.0 if m == mode else 0.0) for m in ERROR_MODES}
+    rates = {m: (1.0 if m == mode else 0.0) for m in domain_of(db).scripted_agents().ERROR_MODES}
     evaluator = Evaluator(toolkit_cls, db)
     out: list[Trajectory] = []
     for attempt in range(n * 20):
@@ -60,11 +60,11 @@ def generate_failure_bench(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Write ``failures.jsonl.gz`` (a taskforge shard) with ``per_mode`` failures per mode."""
-    from taskforge.rollout.scripted_policy import ERROR_MODES
+    from taskforge.domains import domain_of
 
     failures = [
         t
-        for mode in ERROR_MODES
+        for mode in domain_of(db).scripted_agents().ERROR_MODES
         for t in _mode_failures(mode, tasks, db, toolkit_cls, per_mode, seed)
     ]
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -70,7 +70,7 @@ from taskforge.env.toolkit import Toolkit, ToolType
 from taskforge.llm.client import LLMClient, LLMError
 
 DIAGNOSTIC_VERSION = "diagnostic-v1"
-LLM_VERSION = "llm-judge-v1"
+LLM_VERSION = "llm-judge-v2"
 OUT_OF_SCOPE = "###OUT-OF-SCOPE###"
 REPEAT_THRESHOLD = 3
 """Identical consecutive calls from which a run counts as a loop."""
@@ -93,10 +93,45 @@ _ENV_TERMINATIONS = {
     TerminationReason.UNEXPECTED_ERROR,
     TerminationReason.TIMEOUT,
 }
-_RECORD_ARGS = (("order_id", "wrong_order"), ("user_id", "wrong_user"))
-_ITEM_ARGS = (("item_ids", "wrong_item"), ("new_item_ids", "wrong_variant"))
-_RECORD_MECHANISMS = frozenset(m for _, m in (*_RECORD_ARGS, *_ITEM_ARGS))
-"""Mechanisms the diff names by the record written; a missing confirmation does not hide them."""
+
+
+@dataclass(frozen=True)
+class ArgumentRoles:
+    """Which write arguments identify an entity (a domain's judge hints), most specific first.
+
+    ``record_args`` name a record (``(argument, mechanism when it differs)``), ``item_args``
+    list sub-records. With none (a domain without hints) every differing argument is a plain
+    ``wrong_argument`` and writes are paired by similarity alone.
+    """
+
+    record_args: tuple[tuple[str, str], ...] = ()
+    item_args: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def all(self) -> tuple[tuple[str, str], ...]:
+        """Record arguments, then item arguments."""
+        return (*self.record_args, *self.item_args)
+
+    @property
+    def mechanisms(self) -> frozenset[str]:
+        """Mechanisms the diff names by the record written; a missing confirmation does not
+        hide them."""
+        return frozenset(m for _, m in self.all)
+
+    def record(self, arguments: dict[str, Any]) -> Any:
+        """The record a write acts on (its first record argument present), or None."""
+        return next((arguments[n] for n, _ in self.record_args if n in arguments), None)
+
+
+def roles_of(toolkit_cls: type[Toolkit]) -> ArgumentRoles:
+    """The argument roles of the registered domain whose toolkit this is (none: empty)."""
+    from taskforge.domains import domain_for_toolkit
+
+    domain = domain_for_toolkit(toolkit_cls)
+    hints = domain.hints() if domain is not None else None
+    if hints is None:
+        return ArgumentRoles()
+    return ArgumentRoles(tuple(hints.RECORD_ARGS), tuple(hints.ITEM_ARGS))
 
 
 # -- the protocol and keys ---------------------------------------------------------------------
@@ -273,6 +308,7 @@ def align_writes(
     gold: list[dict[str, Any]],
     actual: list[AgentWrite],
     messages: Sequence[Message] | None = None,
+    roles: ArgumentRoles | None = None,
 ) -> list[Finding]:
     """Discrepancies between gold and agent writes, agent-side ones first, in step order.
 
@@ -285,6 +321,7 @@ def align_writes(
     failed, when the agent's attempts at that tool all errored). Unpaired successful agent
     writes are extra.
     """
+    roles = roles or ArgumentRoles()
     done = [w for w in actual if w.error is None]
     left: list[int] = []
     matched: dict[int, AgentWrite] = {}
@@ -297,7 +334,7 @@ def align_writes(
             done.remove(match)
     findings: list[Finding] = []
     if messages is not None:
-        findings += _misdirected(gold, matched, left, actual, messages)
+        findings += _misdirected(gold, matched, left, actual, messages, roles)
     rest = []
     for index in sorted(left):
         same_tool = [w for w in done if w.name == gold[index]["name"]]
@@ -305,10 +342,10 @@ def align_writes(
             rest.append(index)
             continue
         args = gold[index]["arguments"]
-        write = max(same_tool, key=lambda w: (_similarity(args, w.arguments), -w.step))
+        write = max(same_tool, key=lambda w: (_similarity(args, w.arguments, roles), -w.step))
         done.remove(write)
-        findings.append(_argument_finding(gold[index], write))
-    findings += [_unpaired(gold[index], done, actual) for index in rest]
+        findings.append(_argument_finding(gold[index], write, roles))
+    findings += [_unpaired(gold[index], done, actual, roles) for index in rest]
     findings += [Finding("extra_write", actual=w) for w in done]
     return sorted(findings, key=lambda f: f.order)
 
@@ -319,12 +356,13 @@ def _misdirected(
     left: list[int],
     actual: list[AgentWrite],
     messages: Sequence[Message],
+    roles: ArgumentRoles,
 ) -> list[Finding]:
     """Exact matches made on a record the user was not asking about (updates the lists)."""
     findings = []
     for index, write in sorted(matched.items(), key=lambda kv: kv[1].step):
         said = _user_text_since_last_write(write, actual, messages)
-        record = _record(write.arguments)
+        record = roles.record(write.arguments)
         if record is None or str(record) in said:
             continue
         wanted = next(
@@ -332,8 +370,8 @@ def _misdirected(
                 i
                 for i in left
                 if gold[i]["name"] == write.name
-                and _record(gold[i]["arguments"]) is not None
-                and str(_record(gold[i]["arguments"])) in said
+                and roles.record(gold[i]["arguments"]) is not None
+                and str(roles.record(gold[i]["arguments"])) in said
             ),
             None,
         )
@@ -341,7 +379,7 @@ def _misdirected(
             left.remove(wanted)
             left.append(index)
             del matched[index]
-            findings.append(_argument_finding(gold[wanted], write))
+            findings.append(_argument_finding(gold[wanted], write, roles))
     return findings
 
 
@@ -356,39 +394,39 @@ def _same(gold: dict[str, Any], write: AgentWrite) -> bool:
     return bool(gold["name"] == write.name and gold["arguments"] == write.arguments)
 
 
-def _record(arguments: dict[str, Any]) -> Any:
-    return arguments.get("order_id", arguments.get("user_id"))
-
-
-def _unpaired(gold: dict[str, Any], done: list[AgentWrite], every: list[AgentWrite]) -> Finding:
+def _unpaired(
+    gold: dict[str, Any], done: list[AgentWrite], every: list[AgentWrite], roles: ArgumentRoles
+) -> Finding:
     """A gold write with no same-tool successful partner: wrong tool, failed, or missing."""
-    record = _record(gold["arguments"])
-    other = [w for w in done if record is not None and _record(w.arguments) == record]
+    record = roles.record(gold["arguments"])
+    other = [w for w in done if record is not None and roles.record(w.arguments) == record]
     if other:
         done.remove(other[0])
         return Finding("wrong_tool", gold, other[0])
     failed = [w for w in every if w.name == gold["name"] and w.error is not None]
     if failed:
-        write = max(failed, key=lambda w: (_similarity(gold["arguments"], w.arguments), w.step))
-        finding = _argument_finding(gold, write)
+        args = gold["arguments"]
+        write = max(failed, key=lambda w: (_similarity(args, w.arguments, roles), w.step))
+        finding = _argument_finding(gold, write, roles)
         if not finding.arguments:
             finding.mechanism = "failed_write"
         return finding
     return Finding("missing_write", gold)
 
 
-def _similarity(expected: dict[str, Any], actual: dict[str, Any]) -> int:
-    same_record = _record(expected) is not None and _record(expected) == _record(actual)
+def _similarity(expected: dict[str, Any], actual: dict[str, Any], roles: ArgumentRoles) -> int:
+    record = roles.record(expected)
+    same_record = record is not None and record == roles.record(actual)
     return 10 * same_record + sum(1 for k, v in expected.items() if actual.get(k) == v)
 
 
-def _argument_finding(gold: dict[str, Any], write: AgentWrite) -> Finding:
+def _argument_finding(gold: dict[str, Any], write: AgentWrite, roles: ArgumentRoles) -> Finding:
     exp, act = gold["arguments"], write.arguments
     differing = [
         k for k in list(exp) + [k for k in act if k not in exp] if exp.get(k) != act.get(k)
     ]
     mechanism = "wrong_argument"
-    for name, mech in (*_RECORD_ARGS, *_ITEM_ARGS):
+    for name, mech in roles.all:
         if name in differing:
             mechanism = mech
             break
@@ -513,12 +551,15 @@ class DiagnosticJudge:
 
     Args:
         toolkit_cls: The domain's toolkit (which tools are writes).
+        roles: Which arguments identify an entity (default: the judge hints of the domain
+            whose toolkit this is; none for a domain without hints).
     """
 
     name = "diagnostic"
 
-    def __init__(self, toolkit_cls: type[Toolkit]) -> None:
+    def __init__(self, toolkit_cls: type[Toolkit], roles: ArgumentRoles | None = None) -> None:
         self.toolkit_cls = toolkit_cls
+        self.roles = roles if roles is not None else roles_of(toolkit_cls)
         self.prompt_version = DIAGNOSTIC_VERSION
 
     def judge(
@@ -568,7 +609,8 @@ class DiagnosticJudge:
         self, task: Task, messages: Sequence[Message], reward: RewardInfo
     ) -> _Diagnosis:
         writes = agent_writes(messages, self.toolkit_cls)
-        findings = align_writes(gold_writes(task, self.toolkit_cls), writes, messages)
+        gold = gold_writes(task, self.toolkit_cls)
+        findings = align_writes(gold, writes, messages, self.roles)
         summary = {
             "missing_writes": [
                 f.expected["name"]
@@ -584,7 +626,7 @@ class DiagnosticJudge:
         if not findings:
             diagnosis = _no_write_diagnosis(messages, reward)
         elif findings[0].actual is not None and findings[0].mechanism != "failed_write":
-            diagnosis = _write_diagnosis(findings[0], messages)
+            diagnosis = _write_diagnosis(findings[0], messages, self.roles)
         else:
             diagnosis = self._missing_diagnosis(findings[0], messages)
         diagnosis.features = {**summary, **diagnosis.features}
@@ -649,13 +691,15 @@ def _base_features(trajectory: Trajectory, reward: RewardInfo) -> dict[str, Any]
     }
 
 
-def _write_diagnosis(finding: Finding, messages: Sequence[Message]) -> _Diagnosis:
+def _write_diagnosis(
+    finding: Finding, messages: Sequence[Message], roles: ArgumentRoles
+) -> _Diagnosis:
     """A divergent write the agent made (wrong arguments, wrong tool, or an extra one)."""
     write = finding.actual
     assert write is not None
     confirmed = asked_confirmation(messages, write.step)
-    argument = _main_argument(finding)
-    specific = confirmed or finding.mechanism in _RECORD_MECHANISMS
+    argument = _main_argument(finding, roles)
+    specific = confirmed or finding.mechanism in roles.mechanisms
     mechanism = finding.mechanism if specific else "skip_confirmation"
     expected = finding.expected["arguments"] if finding.expected else {}
     tool = finding.expected["name"] if finding.expected else write.name
@@ -691,8 +735,8 @@ def _write_diagnosis(finding: Finding, messages: Sequence[Message]) -> _Diagnosi
     return diagnosis
 
 
-def _main_argument(finding: Finding) -> str | None:
-    for name, mechanism in (*_RECORD_ARGS, *_ITEM_ARGS):
+def _main_argument(finding: Finding, roles: ArgumentRoles) -> str | None:
+    for name, mechanism in roles.all:
         if finding.mechanism == mechanism:
             return name
     return finding.arguments[0] if finding.arguments else None
@@ -749,19 +793,26 @@ class LLMVerdict(BaseModel):
     evidence: list[str] = Field(default_factory=list)
 
 
-VERDICT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "category": {"type": "string", "enum": list(get_args(FailureCategory))},
-        "blame": {"type": "string", "enum": list(get_args(Blame))},
-        "decisive_step": {"type": "integer"},
-        "explanation": {"type": "string", "minLength": 1, "maxLength": 200},
-        "evidence": {"type": "array", "items": {"type": "string", "maxLength": 120}, "maxItems": 1},
-    },
-    "required": ["category", "blame", "decisive_step", "explanation", "evidence"],
-    "additionalProperties": False,
-}
-"""The verdict as a JSON schema a server can enforce (lengths bound so the answer closes)."""
+def verdict_schema(n_messages: int) -> dict[str, Any]:
+    """The verdict as a JSON schema a server can enforce, so that the answer closes in budget.
+
+    The explanation comes first (the reasoning before the verdict), its length bounded. The
+    decisive step is one of the trajectory's message numbers, enumerated, since grammar
+    builders ignore ``maximum``: SmolLM2-135M answered 1000000000000000 for a bare integer and
+    100 for any of 0..199. ``evidence`` is left out: SmolLM2 filled the quote with 60 to 120
+    digits (``"1.1.1.1..."``), half the answer's tokens.
+    """
+    return {
+        "type": "object",
+        "properties": {
+            "explanation": {"type": "string", "minLength": 20, "maxLength": 160},
+            "category": {"type": "string", "enum": list(get_args(FailureCategory))},
+            "blame": {"type": "string", "enum": list(get_args(Blame))},
+            "decisive_step": {"enum": list(range(max(n_messages, 1)))},
+        },
+        "required": ["explanation", "category", "blame", "decisive_step"],
+        "additionalProperties": False,
+    }
 
 
 def json_object(text: str) -> Any:
@@ -888,7 +939,8 @@ class LLMJudge:
         prompt_version: Version recorded with every judgment (bump it when the prompt changes).
         fallback: Diagnostic judge used for the diff features and when the LLM fails; by
             default one on ``toolkit_cls``.
-        toolkit_cls: The domain's toolkit when no ``fallback`` is given (default: Retail).
+        toolkit_cls: The domain's toolkit when no ``fallback`` is given (default: that of the
+            default domain).
         json_mode: Ask for ``response_format={"type": "json_object"}`` (unless the role's
             ``extra`` sets one); the answer is parsed from the text either way.
         seed: Sampling seed of the calls (makes them cacheable).
@@ -906,10 +958,11 @@ class LLMJudge:
         json_mode: bool = True,
         seed: int | None = 0,
     ) -> None:
-        self.client = json_client(client, VERDICT_SCHEMA) if json_mode else client
+        self.client = client
+        self.json_mode = json_mode
         self.model = client.role.model
         self.prompt_version = prompt_version
-        self.fallback = fallback or DiagnosticJudge(toolkit_cls or _retail_tools())
+        self.fallback = fallback or DiagnosticJudge(toolkit_cls or _default_tools())
         self.seed = seed
         self.template = PROMPT_PATH.read_text(encoding="utf-8")
 
@@ -926,10 +979,13 @@ class LLMJudge:
         diagnostic = self.fallback.judge(task, trajectory, reward, traj_uid)
         prompt = render_prompt(task, trajectory, reward, self.template)
         messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        client = self.client
+        if self.json_mode:
+            client = json_client(client, verdict_schema(len(trajectory.messages)))
         error = ""
         for _attempt in range(2):
             try:
-                completion = await self.client.complete(messages, seed=self.seed)
+                completion = await client.complete(messages, seed=self.seed)
             except LLMError as exc:
                 error = f"call failed: {exc}"
                 break
@@ -997,7 +1053,7 @@ def json_client(client: LLMClient, schema: dict[str, Any] | None = None) -> LLMC
     return derived
 
 
-def _retail_tools() -> type[Toolkit]:
-    from taskforge.env.domains.retail import RetailTools
+def _default_tools() -> type[Toolkit]:
+    from taskforge.domains import DEFAULT_DOMAIN, get_domain
 
-    return RetailTools
+    return get_domain(DEFAULT_DOMAIN).toolkit_cls

@@ -7,7 +7,7 @@ Two :class:`Labeler` implementations share one async interface
   every cluster's texts form one document; a word scores its frequency in the cluster times
   ``log(1 + A / f)``, with ``A`` the mean word count per cluster and ``f`` the word's count
   over all clusters) plus the dominant structured values (mechanism, tool, argument) folded
-  into the name, e.g. ``"wrong variant on item_ids in exchange_delivered_order_items"``.
+  into the name, e.g. ``"wrong variant on <argument> in <write tool>"``.
   :meth:`KeywordLabeler.label_sync` is the same without an event loop.
 * :class:`LLMLabeler`: an LLM names and describes each cluster from a few exemplars, shown
   beside the keywords of its most similar clusters for contrast (prompt:
@@ -48,7 +48,7 @@ class PatternLabel:
     """The label of one cluster.
 
     Attributes:
-        name: Short name, e.g. ``"wrong variant in exchange_delivered_order_items"``.
+        name: Short name, e.g. ``"wrong variant in <write tool>"``.
         description: One or two sentences on what goes wrong.
         keywords: Most discriminative words of the cluster (c-TF-IDF), best first.
         source: ``"keywords"`` or ``"llm"``: what produced name and description.

@@ -37,8 +37,8 @@ from pydantic import BaseModel, Field
 
 from taskforge.contracts import Message, RewardType, Task, TerminationReason, ToolCall
 from taskforge.contracts.rewardspec import RewardSpec
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.env.environment import Environment
 from taskforge.env.replay import initial_environment
 from taskforge.env.toolkit import Toolkit, ToolType
@@ -196,8 +196,7 @@ def claimed_success(inp: ProbeInput) -> list[Message] | None:
 
 def extra_write(inp: ProbeInput) -> list[Message] | None:
     """The gold plus a write that succeeds and is not in the gold."""
-    finder = EXTRA_WRITE_FINDERS.get(inp.domain)
-    call = finder(inp) if finder else None
+    call = _domain_extra_write(inp)
     if call is None:
         return None
     body, tail = _split(inp.template())
@@ -252,26 +251,16 @@ PROBES: dict[str, ProbeBuilder] = {
 
 
 # -- domain hooks ------------------------------------------------------------------------------
-def _retail_extra_write(inp: ProbeInput) -> ToolCall | None:
-    """Cancel a pending order the gold does not mention (the gold user's first)."""
+def _domain_extra_write(inp: ProbeInput) -> ToolCall | None:
+    """The first of the domain's candidate extra writes that succeeds after the gold."""
+    dom = get_domain(inp.domain)
+    if not dom.has("probes"):
+        return None
     mentioned = {str(v) for c in _calls(inp.template()) for v in c.arguments.values()}
-    pending = [
-        (order.get("user_id") not in mentioned, key)
-        for key, order in inp.db.tables.get("orders", {}).items()
-        if order.get("status") == "pending" and key not in mentioned
-    ]
-    for _other_user, order_id in sorted(pending)[:20]:
-        args = {"order_id": order_id, "reason": "no longer needed"}
-        call = ToolCall(id="extra_write", name="cancel_pending_order", arguments=args)
+    for call in dom.part("probes").extra_write_calls(inp.db, mentioned):
         if not inp.after_gold().step(call).error:
             return call
     return None
-
-
-EXTRA_WRITE_FINDERS: dict[str, Callable[[ProbeInput], ToolCall | None]] = {
-    "retail": _retail_extra_write,
-}
-"""Per domain: a write that succeeds after the gold and that the gold does not make."""
 
 
 # -- the table ---------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ from taskforge.contracts.rewardspec import (
     RewardSpec,
     SuccessSummary,
 )
+from taskforge.domains import get_domain
 from taskforge.env.bench import gold_messages
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.env.evaluator import Evaluator
 from taskforge.env.toolkit import Toolkit
 from taskforge.errors import DataError, describe_validation_error

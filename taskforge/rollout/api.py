@@ -13,7 +13,7 @@ from typing import Any
 from taskforge.contracts import Run, Task, Trajectory
 from taskforge.contracts.io import load_tasks, read_json
 from taskforge.contracts.loop import ExecutorSettings
-from taskforge.env.domains import Domain, get_domain
+from taskforge.domains import Domain, get_domain
 from taskforge.env.schema import load_schema_overrides
 from taskforge.errors import DataError
 from taskforge.executors import Executor, open_executor

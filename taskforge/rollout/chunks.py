@@ -64,7 +64,7 @@ class ChunkResult:
 
 def play_chunk(job: ChunkJob) -> ChunkResult:
     """Play one chunk's missing episodes into its shard (resuming its part file, if any)."""
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
     from taskforge.llm import load_llm_config
 
     request = job.request

@@ -1,8 +1,8 @@
 """The scripted agents as LiteLLM offline providers (``taskforge/scripted-policy``, ``-user``).
 
-They are honest simulations, named as such: a rule-based Retail agent with tunable error modes
-and a user that plays a task from structured facts. Registered as LiteLLM custom providers,
-they take exactly the path an online model takes.
+They are honest simulations, named as such: the rule-based agent of the episode's domain (its
+``ScriptedAgents``) with tunable error modes and a user that plays a task from structured facts.
+Registered as LiteLLM custom providers, they take exactly the path an online model takes.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ class _UserResponder:
     """Adapts the simulator's view (roles swapped, see rollout.views) to the scripted user."""
 
     def __init__(self, context: dict[str, Any]) -> None:
-        from taskforge.rollout.facts import derive_facts
-        from taskforge.rollout.scripted_user import ScriptedUser
+        from taskforge.domains import domain_of
 
         db: Database = context["db"]
-        self.user = ScriptedUser(derive_facts(context["task"], db), context["seed"])
+        agents = domain_of(db).scripted_agents()
+        self.user = agents.make_user(context["task"], db, context["seed"])
 
     def respond(self, messages: list[dict[str, Any]], tools: Any = None) -> dict[str, Any]:
         swapped = {"user": "assistant", "assistant": "user"}
@@ -33,15 +33,13 @@ class _UserResponder:
 
 
 class _PolicyResponder:
-    """The scripted Retail policy with the episode's error rates and seed."""
+    """The domain's scripted policy with the episode's error rates and seed."""
 
     def __init__(self, context: dict[str, Any]) -> None:
-        from taskforge.rollout.scripted_policy import DEFAULT_ERROR_RATES, ScriptedPolicy
+        from taskforge.domains import domain_of
 
-        rates = context.get("error_rates")
-        self.policy = ScriptedPolicy(
-            DEFAULT_ERROR_RATES if rates is None else rates, context["seed"]
-        )
+        agents = domain_of(context["db"]).scripted_agents()
+        self.policy = agents.make_policy(context.get("error_rates"), context["seed"])
 
     def respond(self, messages: list[dict[str, Any]], tools: Any = None) -> dict[str, Any]:
         return self.policy.respond(messages, tools or [])

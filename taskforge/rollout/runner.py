@@ -22,8 +22,8 @@ from typing import Any
 import orjson
 
 from taskforge.contracts import Run, Task, Trajectory
+from taskforge.domains import Domain
 from taskforge.env.db import Database
-from taskforge.env.domains import Domain
 from taskforge.rollout.episode import EpisodeRunner, EpisodeSpec
 from taskforge.rollout.prompts import agent_system_prompt, user_system_prompt
 from taskforge.warehouse.keys import content_key

@@ -15,9 +15,7 @@ from taskforge.env.evaluator import Evaluator
 from taskforge.env.replay import initial_environment
 from taskforge.env.toolkit import Toolkit
 from taskforge.llm.client import normalise_message, to_openai_messages
-from taskforge.rollout.facts import derive_facts
-from taskforge.rollout.scripted_policy import ERROR_MODES_KEY, ScriptedPolicy
-from taskforge.rollout.scripted_user import STOP, TRANSFER, ScriptedUser
+from taskforge.rollout.signals import ERROR_MODES_KEY, STOP, TRANSFER
 
 GREETING = "Hi! How can I help you today?"
 
@@ -45,8 +43,11 @@ def run_scripted_episode(
         how the episode ended.
     """
     env = initial_environment(toolkit_cls, db, task)
-    user = ScriptedUser(derive_facts(task, db), seed)
-    policy = ScriptedPolicy(error_rates, seed)
+    from taskforge.domains import domain_of
+
+    agents = domain_of(db).scripted_agents()
+    user = agents.make_user(task, db, seed)
+    policy = agents.make_policy(error_rates, seed)
     tools = env.tool_schemas()
     messages = [Message(role="assistant", content=GREETING)]
     agent_turn = False

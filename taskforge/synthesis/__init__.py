@@ -1,13 +1,12 @@
 """Task synthesis: seed tasks, blueprints, exploration, writing, verification, dedup.
 
 The naive seed sampler (:func:`sample_seed_tasks`) draws feasible, independent tasks from the
-records of a Retail DB, one write tool (or an information request) per task, with no injected
-difficulty. Targeted synthesis (:func:`synthesize`) grounds blueprints per failure family (the
-samplers, or the :class:`LLMExplorer`), words them (:class:`TemplateWriter` or
-:class:`LLMWriter`), certifies them (:func:`verify_task`, with the :class:`AgreementCheck` for
-LLM text) and deduplicates them; :func:`targeting_check` measures whether they provoke their
-pattern. Exports other than the seed sampler, :func:`synthesize` and the verifier load on
-first use.
+records of a domain's DB (the domain's sampler), one write tool (or an information request) per
+task, with no injected difficulty. Targeted synthesis (:func:`synthesize`) grounds blueprints per
+failure family (the samplers, or the :class:`LLMExplorer`), words them (:class:`TemplateWriter` or
+:class:`LLMWriter`), certifies them (:func:`verify_task`, with the :class:`AgreementCheck` for LLM
+text) and deduplicates them; :func:`targeting_check` measures whether they provoke their pattern.
+Exports other than the seed sampler, :func:`synthesize` and the verifier load on first use.
 """
 
 from __future__ import annotations
@@ -15,13 +14,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from taskforge.synthesis.seed import GENERATOR, INFO_KIND, SEED_KINDS, sample_seed_tasks, task_kind
+from taskforge.synthesis.seed import INFO_KIND, sample_seed_tasks, task_kind
 from taskforge.synthesis.synthesize import SynthesisReport, synthesize
 from taskforge.synthesis.verify import VERIFIER_VERSION, Verdict, verify_task, verify_tasks
 
 if TYPE_CHECKING:
     from taskforge.synthesis.agreement import AgreementCheck
-    from taskforge.synthesis.blueprints import FAMILY_PATTERNS, Blueprint, register_sampler
+    from taskforge.synthesis.blueprints import Blueprint, family_patterns
     from taskforge.synthesis.explorer import LLMExplorer
     from taskforge.synthesis.llm_writer import LLMWriter
     from taskforge.synthesis.records import store_verdicts
@@ -31,11 +30,10 @@ if TYPE_CHECKING:
 _LAZY = {
     "AgreementCheck": "taskforge.synthesis.agreement",
     "Blueprint": "taskforge.synthesis.blueprints",
-    "FAMILY_PATTERNS": "taskforge.synthesis.blueprints",
+    "family_patterns": "taskforge.synthesis.blueprints",
     "LLMExplorer": "taskforge.synthesis.explorer",
     "LLMWriter": "taskforge.synthesis.llm_writer",
     "TemplateWriter": "taskforge.synthesis.writer",
-    "register_sampler": "taskforge.synthesis.blueprints",
     "store_verdicts": "taskforge.synthesis.records",
     "targeting_check": "taskforge.synthesis.targeting",
 }
@@ -48,10 +46,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "FAMILY_PATTERNS",
-    "GENERATOR",
     "INFO_KIND",
-    "SEED_KINDS",
     "VERIFIER_VERSION",
     "AgreementCheck",
     "Blueprint",
@@ -60,7 +55,7 @@ __all__ = [
     "SynthesisReport",
     "TemplateWriter",
     "Verdict",
-    "register_sampler",
+    "family_patterns",
     "sample_seed_tasks",
     "store_verdicts",
     "synthesize",

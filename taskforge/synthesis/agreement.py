@@ -17,6 +17,7 @@ from string import Template
 from typing import Any
 
 from taskforge.contracts import Task
+from taskforge.domains import domain_of
 from taskforge.env.db import Database, Record
 from taskforge.llm.client import LLMClient
 from taskforge.rollout.prompts import scenario_text
@@ -25,17 +26,6 @@ from taskforge.synthesis.llm import AnswerError, ask_json, text_field
 from taskforge.synthesis.verify import agreement_key
 
 PROMPT_PATH = Path(__file__).resolve().parent / "prompts" / "agreement.md"
-WRITES = frozenset(
-    {
-        "cancel_pending_order",
-        "modify_pending_order_address",
-        "modify_pending_order_items",
-        "modify_pending_order_payment",
-        "modify_user_address",
-        "return_delivered_order_items",
-        "exchange_delivered_order_items",
-    }
-)
 
 
 def _variant(db: Database, item_id: str) -> str:
@@ -61,9 +51,11 @@ def _order(order: Record) -> str:
 
 def render_gold(task: Task, db: Database) -> str:
     """The gold writes, each with the order, items, variants and payment methods it names."""
+    specs = domain_of(db).toolkit_cls.specs
     lines = []
     for action in task.gold_actions():
-        if action.name not in WRITES:
+        spec = specs.get(action.name)
+        if spec is None or not spec.mutates:
             continue
         args = action.arguments
         lines.append(f"- {action.name}({json.dumps(args, sort_keys=True)})")

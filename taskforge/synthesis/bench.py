@@ -20,73 +20,18 @@ from collections import Counter
 from typing import Any
 
 from taskforge.contracts import Task
-from taskforge.env.db import Database, Record
-from taskforge.env.domains.retail.tools import CANCEL_REASONS
+from taskforge.domains import domain_of
+from taskforge.env.db import Database
 from taskforge.env.evaluator import Evaluator
 from taskforge.env.toolkit import Toolkit
-from taskforge.synthesis.blueprints import SAMPLERS, Blueprint, identity_of
-from taskforge.synthesis.explorer import ADDRESS_KEYS, requests_for_writes
-from taskforge.synthesis.grounding import Call, distinct_addresses, user_methods
+from taskforge.synthesis.blueprints import Blueprint
 from taskforge.synthesis.verify import verify_task
 from taskforge.synthesis.writer import TemplateWriter
 
-UNGUIDED_TOOLS = (
-    "cancel_pending_order",
-    "modify_pending_order_address",
-    "modify_pending_order_payment",
-    "modify_pending_order_items",
-    "return_delivered_order_items",
-    "exchange_delivered_order_items",
-)
-
-
-def _random_write(db: Database, user: Record, rng: random.Random) -> Call | None:
-    """A write of a random tool on a random order of ``user`` with random arguments."""
-    if not user["orders"]:
-        return None
-    tool = rng.choice(UNGUIDED_TOOLS)
-    order = db.tables["orders"][rng.choice(user["orders"])]
-    args: dict[str, Any] = {"order_id": order["order_id"]}
-    methods = sorted(user_methods(user))
-    if tool == "cancel_pending_order":
-        return tool, {**args, "reason": rng.choice(CANCEL_REASONS)}
-    if tool == "modify_pending_order_address":
-        address = rng.choice(distinct_addresses(db.tables["users"].values()))
-        return tool, {**args, **{k: address[k] for k in ADDRESS_KEYS}}
-    if not methods:
-        return None
-    args["payment_method_id"] = rng.choice(methods)
-    if tool == "modify_pending_order_payment":
-        return tool, args
-    item = rng.choice(order["items"])
-    args["item_ids"] = [item["item_id"]]
-    if tool == "return_delivered_order_items":
-        return tool, args
-    variants = sorted(db.tables["products"][item["product_id"]]["variants"])
-    return tool, {**args, "new_item_ids": [rng.choice(variants)]}
-
 
 def unguided_blueprint(db: Database, rng: random.Random) -> Blueprint | None:
-    """One ungrounded candidate: a random user's random write (None when it cannot be
-    worded, e.g. a user with no order)."""
-    users = db.tables["users"]
-    user = users[rng.choice(sorted(users))]
-    write = _random_write(db, user, rng)
-    auth = identity_of(db, user, rng)
-    parts = requests_for_writes(db, user, [write]) if write and auth else []
-    if not parts or auth is None:
-        return None
-    identity, lookup = auth
-    actions: list[Call] = [lookup, ("get_user_details", {"user_id": user["user_id"]})]
-    return Blueprint(
-        family="unguided",
-        pattern="unguided",
-        user_id=user["user_id"],
-        identity=identity,
-        actions=(*actions, *parts[0][1]),
-        requests=(parts[0][0],),
-        knobs={"source": "unguided"},
-    )
+    """One ungrounded candidate of the DB's domain (None when it cannot be worded)."""
+    return domain_of(db).synthesis_kit().unguided_blueprint(db, rng)
 
 
 def run_unguided(
@@ -131,7 +76,7 @@ def run_synthesis_bench(
     """Time the targeted pipeline and the unguided baseline on ``db`` (see the module doc)."""
     from taskforge.synthesis.synthesize import synthesize
 
-    families = list(SAMPLERS)
+    families = list(domain_of(db).synthesis_kit().SAMPLERS)
     start = time.perf_counter()
     report = synthesize(
         db,

@@ -10,6 +10,9 @@ that singles out one of several candidate orders, the options that change for a 
 to another, the gift card that pays a difference). An exploration that made no write, a write
 the writers cannot word, or a situation that does not fit the family is a miss.
 
+How the writes become a request and how the difficulty is fitted is the domain's knowledge
+(``SynthesisKit.blueprint_from_writes``, with its ``EXPLORER_GOALS``).
+
 Offline (no ``explorer`` model configured) the blueprint samplers do this job alone.
 """
 
@@ -22,57 +25,17 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from taskforge.env.db import Database, Record, State
-from taskforge.env.domains.retail.tools import REQUIRED_ORDER_STATUS, RetailTools
+from taskforge.domains import domain_of
+from taskforge.env.db import Database, Record
 from taskforge.env.environment import Environment
 from taskforge.env.toolkit import Toolkit
 from taskforge.llm.client import LLMClient, LLMError
-from taskforge.synthesis.blueprints import (
-    FAMILY_PATTERNS,
-    Blueprint,
-    Request,
-    assemble_blueprint,
-    candidates,
-    gold_feasible,
-    near_misses,
-    order_hint,
-    split_options,
-    with_changes,
-)
-from taskforge.synthesis.grounding import (
-    Call,
-    address_words,
-    item_words,
-    options_text,
-    user_methods,
-)
+from taskforge.synthesis.blueprints import Blueprint, gold_feasible
+from taskforge.synthesis.grounding import Call
 
 LLM_EXPLORER = "llm-explorer-v1"
 """Name of this explorer in the tasks' lineage."""
 PROMPT_PATH = Path(__file__).resolve().parent / "prompts" / "explorer.md"
-ADDRESS_KEYS = ("address1", "address2", "city", "state", "country", "zip")
-SWAPS = ("exchange_delivered_order_items", "modify_pending_order_items")
-GOALS: dict[str, str] = {
-    "multi_order": (
-        "find two of this user's orders in the same status that contain the same product, "
-        "and make one change to one of them: cancel it, change its shipping address, or change "
-        "its payment method."
-    ),
-    "variant_selection": (
-        "find an item in one of this user's pending or delivered orders whose product has "
-        "several available variants that differ in a single option, and swap the item for one "
-        "of them (modify_pending_order_items or exchange_delivered_order_items)."
-    ),
-    "multi_write": (
-        "make two or three different changes for this user in one go, on their pending or "
-        "delivered orders (cancel, change an address or a payment method, return an item)."
-    ),
-    "payment_difference": (
-        "swap an item of one of this user's orders for a more expensive variant of the same "
-        "product, paying the difference with a gift card of the user that is not the order's "
-        "original payment method."
-    ),
-}
 
 
 class LLMExplorer:
@@ -80,7 +43,7 @@ class LLMExplorer:
 
     Args:
         client: The explorer role's client (a model that calls tools).
-        toolkit_cls: The domain's toolkit (default: Retail).
+        toolkit_cls: The domain's toolkit (default: that of the DB's domain).
         max_steps: Most model turns per exploration.
         seed: Sampling seed of the calls.
         tries: Explorations per wanted blueprint before giving up.
@@ -91,7 +54,7 @@ class LLMExplorer:
     def __init__(
         self,
         client: LLMClient,
-        toolkit_cls: type[Toolkit] = RetailTools,
+        toolkit_cls: type[Toolkit] | None = None,
         max_steps: int = 30,
         seed: int = 0,
         tries: int = 4,
@@ -110,7 +73,7 @@ class LLMExplorer:
 
         Args:
             db: The task DB (never modified: explorations run on fresh copies).
-            family: A family with a goal in :data:`GOALS`.
+            family: A family with a goal in the domain's ``EXPLORER_GOALS``.
             n: Blueprints wanted.
             seed: Seed of the choice of starting users.
         """
@@ -137,7 +100,7 @@ class LLMExplorer:
         except LLMError as exc:
             self.misses.append(f"{user['user_id']}: {exc}")
             return None
-        bp = blueprint_from_writes(db, family, user, writes, rng)
+        bp = domain_of(db).synthesis_kit().blueprint_from_writes(db, family, user, writes, rng)
         if bp is None or not gold_feasible(db, bp):
             self.misses.append(f"{user['user_id']}: {len(writes)} writes, no {family} blueprint")
             return None
@@ -145,11 +108,11 @@ class LLMExplorer:
 
     async def _run(self, db: Database, family: str, user: Record) -> list[Call]:
         """The agent loop; returns the successful writes in order."""
-        env = Environment(self.toolkit_cls, db)
+        domain = domain_of(db)
+        env = Environment(self.toolkit_cls or domain.toolkit_cls, db)
         name = f"{user['name']['first_name']} {user['name']['last_name']}"
-        prompt = Template(self.template).substitute(
-            name=name, user_id=user["user_id"], goal=GOALS.get(family, family)
-        )
+        goal = domain.synthesis_kit().EXPLORER_GOALS.get(family, family)
+        prompt = Template(self.template).substitute(name=name, user_id=user["user_id"], goal=goal)
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": prompt},
             {"role": "user", "content": "Begin."},
@@ -184,129 +147,4 @@ def _assistant(message: Any) -> dict[str, Any]:
     return {"role": "assistant", "content": message.content, "tool_calls": calls}
 
 
-# -- from writes to a blueprint ------------------------------------------------------------------
-
-
-def _request(state: State, user: Record, name: str, args: dict[str, Any]) -> Request | None:
-    """The request behind one write, in words, from the records just before it."""
-    order = state.get("orders", str(args.get("order_id")))
-    status = REQUIRED_ORDER_STATUS.get(name)
-    if order is None or status is None:
-        return None
-    oid, methods = order["order_id"], user_methods(user)
-    if name == "cancel_pending_order":
-        return Request(name, oid, status, reason=str(args.get("reason")))
-    if name == "modify_pending_order_address":
-        return Request(name, oid, status, address=address_words({k: args[k] for k in ADDRESS_KEYS}))
-    payment = methods.get(str(args.get("payment_method_id")))
-    if payment is None:
-        return None
-    if name == "modify_pending_order_payment":
-        old = order["payment_history"][0]["payment_method_id"]
-        return Request(name, oid, status, payment=payment, original_payment=methods.get(old))
-    items = [next((i for i in order["items"] if i["item_id"] == x), None) for x in args["item_ids"]]
-    if any(i is None for i in items):
-        return None
-    words = tuple(item_words(i) for i in items if i is not None)
-    if name not in SWAPS:
-        return Request(name, oid, status, items=words, payment=payment)
-    new = [_variant(state, i, x) for i, x in zip(items, args["new_item_ids"], strict=False)]
-    options = tuple(options_text(v["options"]) for v in new if v is not None)
-    return Request(name, oid, status, items=words, new_options=options, payment=payment)
-
-
-def _variant(state: State, item: Record | None, new_id: str) -> Record | None:
-    product = state.get("products", str(item["product_id"])) if item else None
-    return product["variants"].get(new_id) if product else None
-
-
-def requests_for_writes(
-    db: Database, user: Record, writes: list[Call]
-) -> list[tuple[Request, list[Call]]]:
-    """Each write as a request with its calls (order read, the write), in order."""
-    env = Environment(RetailTools, db)
-    parts = []
-    for name, args in writes:
-        request = _request(env.state, user, name, args)
-        if request is None:
-            return []
-        parts.append(
-            (request, [("get_order_details", {"order_id": request.order_id}), (name, args)])
-        )
-        env.execute(name, dict(args))
-    return parts
-
-
-def blueprint_from_writes(
-    db: Database, family: str, user: Record, writes: list[Call], rng: random.Random
-) -> Blueprint | None:
-    """The blueprint of an exploration's writes, its difficulty fitted to ``family``."""
-    parts = requests_for_writes(db, user, writes)
-    shaped = _shape(db, family, user, parts, rng) if parts else None
-    if shaped is None:
-        return None
-    bp = assemble_blueprint(family, db, user, rng, shaped)
-    if bp is not None:
-        bp.knobs.update(source=LLM_EXPLORER, n_writes=str(len(shaped)))
-    return bp
-
-
-def _shape(
-    db: Database,
-    family: str,
-    user: Record,
-    parts: list[tuple[Request, list[Call]]],
-    rng: random.Random,
-) -> list[tuple[Request, list[Call]]] | None:
-    """The requests with the family's difficulty, or None when the situation does not fit."""
-    if family not in FAMILY_PATTERNS:
-        return None
-    if family == "multi_write":
-        return parts if len(parts) >= 2 else None
-    if len(parts) != 1:
-        return None
-    request, calls = parts[0]
-    changed = _fit(db, family, user, request, calls[-1][1], rng)
-    return [(changed, calls)] if changed is not None else None
-
-
-def _fit(
-    db: Database,
-    family: str,
-    user: Record,
-    request: Request,
-    args: dict[str, Any],
-    rng: random.Random,
-) -> Request | None:
-    order = db.tables["orders"][request.order_id]
-    if family == "multi_order":
-        if len(candidates(db, user, request.tool)) < 2:
-            return None
-        hint = order_hint(db, user, order, request.tool, rng)
-        return with_changes(request, order_hint=hint[0]) if hint else None
-    if request.tool not in SWAPS or len(args["item_ids"]) != 1:
-        return None
-    item = next(i for i in order["items"] if i["item_id"] == args["item_ids"][0])
-    product = db.tables["products"][item["product_id"]]
-    new = product["variants"][args["new_item_ids"][0]]
-    if family == "variant_selection":
-        close = [
-            (o, k)
-            for t, o, k in near_misses(product, item)
-            if t["item_id"] == new["item_id"] and new["options"].get(k) == item["options"].get(k)
-        ]
-        if not close:
-            return None
-        changed, kept = split_options(item, new)
-        near = (f"{close[0][1]}: {close[0][0]['options'][close[0][1]]}",)
-        return with_changes(request, new_options=(changed,), kept_options=(kept,), near_miss=near)
-    original = order["payment_history"][0]["payment_method_id"]
-    payer = user["payment_methods"].get(str(args["payment_method_id"]), {})
-    if payer.get("source") != "gift_card" or args["payment_method_id"] == original:
-        return None
-    if new["price"] <= item["price"]:
-        return None
-    return with_changes(request, original_payment=user_methods(user).get(original))
-
-
-__all__ = ["GOALS", "LLM_EXPLORER", "LLMExplorer", "blueprint_from_writes", "requests_for_writes"]
+__all__ = ["LLM_EXPLORER", "LLMExplorer"]

@@ -9,9 +9,9 @@ lineage names this writer (``llm-writer-v1``) so the verifier also runs its LLM 
 check on it.
 
 The difficulty statements the offline scripted user reacts to (see
-:mod:`taskforge.rollout.facts`) are asked for in plain words: that the customer does not know
-the order ids, to describe a new variant only by what changes, that the price difference goes
-to the named method rather than the original one.
+:mod:`taskforge.domains.retail.facts`) are asked for in plain words: that the customer does
+not know the order ids, to describe a new variant only by what changes, that the price
+difference goes to the named method rather than the original one.
 """
 
 from __future__ import annotations

@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from taskforge.contracts import Certificate, Message, Task, TerminationReason
+from taskforge.domains import domain_of
 from taskforge.env.audit import audit_task
 from taskforge.env.bench import gold_messages
 from taskforge.env.db import Database
-from taskforge.env.domains.retail.tools import LOOSE_PENDING_TOOLS, REQUIRED_ORDER_STATUS
 from taskforge.env.evaluator import Evaluator
 from taskforge.env.toolkit import Toolkit
 from taskforge.rollout.prompts import GREETING, scenario_text
@@ -107,11 +107,9 @@ def _order_identified(
     t-shirts", "the order with the vase")."""
     if all(o in text or o.lstrip("#") in text for o in targets):
         return True
-    wanted = REQUIRED_ORDER_STATUS.get(tool)
+    status_ok = domain_of(db).synthesis_kit().status_ok
     orders = db.tables["orders"]
-    candidates = {
-        oid for oid in user["orders"] if wanted and _status_ok(orders[oid]["status"], wanted, tool)
-    }
+    candidates = {oid for oid in user["orders"] if status_ok(tool, orders[oid]["status"])}
     if candidates == targets:
         return True
     squashed = _squash(text)
@@ -121,10 +119,6 @@ def _order_identified(
         if any(_squash(item["name"]) in squashed for item in orders[oid]["items"])
     }
     return described == targets
-
-
-def _status_ok(status: str, wanted: str, tool: str) -> bool:
-    return wanted in status if tool in LOOSE_PENDING_TOOLS else status == wanted
 
 
 def _mentions(text: str, value: str) -> bool:

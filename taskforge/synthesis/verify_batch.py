@@ -72,7 +72,7 @@ def verify_on(
         agreement: The check to use in this process (default: built from ``config_path``).
         on_done: Told how many tasks were verified each time a chunk finishes.
     """
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
     from taskforge.synthesis.llm import roles_from_file
 
     if executor.in_process:
@@ -108,7 +108,7 @@ def verify_jobs(
 
 def verify_chunk(job: VerifyJob) -> VerifyResult:
     """Verify one chunk in a worker: the DB loaded (and checked), the agreement check built."""
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
     from taskforge.synthesis.llm import roles_from_file
 
     dom = get_domain(job.domain)

@@ -22,8 +22,8 @@ from taskforge.contracts import (
     Task,
     UserScenario,
 )
+from taskforge.domains import get_domain
 from taskforge.synthesis.blueprints import Blueprint, Request
-from taskforge.synthesis.grounding import CANCEL_WORDS
 
 WRITER = "template-writer-v1"
 """Name of this writer in the tasks' lineage."""
@@ -113,7 +113,7 @@ class TemplateWriter:
         """
         rng = random.Random(f"{WRITER}:{self.seed}:{task_id}")
         instructions = StructuredUserInstructions(
-            domain="retail",
+            domain=bp.domain,
             reason_for_call=self._reason(bp, rng),
             known_info=_known(bp),
             unknown_info=_unknown(bp),
@@ -122,7 +122,8 @@ class TemplateWriter:
         return assemble_task(bp, task_id, instructions, self.name, self._config_hash(bp))
 
     def _reason(self, bp: Blueprint, rng: random.Random) -> str:
-        asks = [_ask(r, rng) for r in bp.requests]
+        kit = get_domain(bp.domain).synthesis_kit()
+        asks = [kit.ask(r, _ref(r, rng), rng) for r in bp.requests]
         wraps = _WRAPS.get(bp.family, ("You want to {asks}.",))
         wrap = rng.choice(wraps)
         status = bp.requests[0].status if bp.requests else ""
@@ -215,69 +216,6 @@ def _ref(request: Request, rng: random.Random) -> str:
     """How the user refers to the order: by a product it contains, or by its id."""
     template = rng.choice(_REFS_BY_PRODUCT if request.order_hint else _REFS_BY_ID)
     return template.format(status=request.status, hint=request.order_hint, oid=request.order_id)
-
-
-def _join(words: tuple[str, ...] | list[str]) -> str:
-    items = list(words)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _ask(request: Request, rng: random.Random) -> str:
-    """One request as a verb phrase ('cancel ...', 'return ...')."""
-    ref = _ref(request, rng)
-    tool = request.tool
-    if tool == "cancel_pending_order":
-        return f"cancel {ref}, because you {CANCEL_WORDS[request.reason or '']}"
-    if tool == "modify_pending_order_address":
-        return f"have {ref} shipped to {request.address} instead"
-    if tool == "modify_pending_order_payment":
-        return f"pay for {ref} with {request.payment} instead of {request.original_payment}"
-    if tool == "return_delivered_order_items":
-        what = _join([f"the {i}" for i in request.items])
-        return f"return {what} from {ref}, with the refund going to {request.payment}"
-    return _swap_ask(request, ref, rng)
-
-
-_SWAP_VERBS = {
-    "exchange_delivered_order_items": ("exchange", "you received in"),
-    "modify_pending_order_items": ("change", "in"),
-}
-
-
-def _swap_ask(request: Request, ref: str, rng: random.Random) -> str:
-    """An item swap (exchange or pending modification) with the new variant in words."""
-    verb, prep = _SWAP_VERBS[request.tool]
-    pairs = [
-        f"the {old} {prep} {ref} for the same product with {_variant_words(new, rng)}"
-        + (" instead" if request.kept_options else "")
-        for old, new in zip(request.items, request.new_options, strict=True)
-    ]
-    text = f"{verb} " + "; and ".join(pairs)
-    if request.near_miss and not request.kept_options:
-        text += f" (not the one with {_join(list(request.near_miss))})"
-    if request.original_payment:
-        return text + rng.choice(
-            (
-                f", paying the price difference with {request.payment}, not with "
-                f"{request.original_payment}",
-                f". You want the price difference charged to {request.payment} rather than "
-                f"{request.original_payment}, which you used for the order",
-                f"; the difference in price should be paid with {request.payment} instead of "
-                f"{request.original_payment}",
-            )
-        )
-    return text + f", settling any price difference with {request.payment}"
-
-
-def _variant_words(options: str, rng: random.Random) -> str:
-    """All options of a variant, phrased one of several ways."""
-    pairs = [p.split(": ", 1) for p in options.split(", ")]
-    style = rng.randrange(3)
-    if style == 0:
-        return options
-    if style == 1:
-        return _join([f"{v} {k}" for k, v in pairs])
-    return _join([f"the {k} set to {v}" for k, v in pairs])
 
 
 __all__ = ["PURPOSES", "WRITER", "TemplateWriter", "assemble_task", "config_hash"]

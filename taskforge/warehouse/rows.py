@@ -277,8 +277,9 @@ def _text_turns(flat: _Flat, tool: np.ndarray) -> np.ndarray:
     """Per message: whether a text turn (not a tool output, some text) ends there.
 
     A streamed turn (tau2 1.0's chunks: ``chunk_id`` set, ``is_final_chunk`` false until the
-    last) counts once, at its final chunk (or the trajectory's last message), when any of its
-    chunks has text; any other message is a turn of its own.
+    last) is one speaker's: its chunks up to that speaker's final chunk (or the speaker's last
+    message in the trajectory) are one turn, whatever the other speaker says in between; it
+    counts once, where it ends, when any of its chunks has text. Any other message is a turn.
     """
     said = (
         np.asarray(
@@ -288,14 +289,25 @@ def _text_turns(flat: _Flat, tool: np.ndarray) -> np.ndarray:
         )
         & ~tool
     )
-    more = pc.and_(pc.is_valid(flat["chunk_id"]), pc.equal(flat["is_final_chunk"], False))
-    ends = ~np.asarray(pc.fill_null(more, False).to_numpy(zero_copy_only=False))
-    if len(ends):
-        ends[-1] = True
-        ends[:-1] |= flat.owner[1:] != flat.owner[:-1]
+    more = np.asarray(
+        pc.fill_null(
+            pc.and_(pc.is_valid(flat["chunk_id"]), pc.equal(flat["is_final_chunk"], False)), False
+        ).to_numpy(zero_copy_only=False)
+    )
+    n = len(said)
+    if not more.any():  # no streamed turn: every message is a turn of its own
+        return said
+    role = np.asarray(pc.fill_null(pc.dictionary_encode(flat["role"]).indices, -1))
+    order = np.lexsort((np.arange(n), role, flat.owner))  # each speaker's messages, in order
+    ends = ~more[order]
+    ends[-1] = True
+    owner = flat.owner[order]
+    ends[:-1] |= (owner[1:] != owner[:-1]) | (role[order][1:] != role[order][:-1])
     group = np.cumsum(ends) - ends
-    group_said = np.bincount(group, weights=said, minlength=int(ends.sum())) > 0
-    return ends & ~tool & group_said[group]
+    group_said = np.bincount(group, weights=said[order], minlength=int(ends.sum())) > 0
+    turns = np.empty(n, dtype=bool)
+    turns[order] = ends & group_said[group]
+    return turns & ~tool
 
 
 def _tool_calls(

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from taskforge.contracts import Message, PoolEntry, Run, Task, TaskPool, Trajectory
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Version of the warehouse layout (not of the contracts); bump it with a migration."""
 
 EMBEDDING_DIM = 384
@@ -365,6 +365,18 @@ TABLES: list[TableDef] = [
         "a file with quarantined records (n_quarantined > 0) is read again by the next ingest.",
         ("path", "content_hash"),
     ),
+    TableDef(
+        "source_layouts",
+        [
+            ("run_id", "VARCHAR"),
+            ("source_path", "VARCHAR"),
+            ("format", "VARCHAR"),
+            ("layout", "JSON"),
+        ],
+        "How a run's source file was written (tau2: its top level, key orders, explicit nulls, "
+        "JSON formatting), so `taskforge export tau2-results` gives the same bytes back.",
+        ("run_id",),
+    ),
 ]
 
 TABLE_BY_NAME = {t.name: t for t in TABLES}
@@ -387,6 +399,7 @@ MIGRATIONS: dict[int, list[str]] = {
         "WHERE q.source_path = ingested_files.path) WHERE n_quarantined IS NULL",
     ],
     6: [],  # task keys normalised: taskforge.warehouse.rekey.rekey_tasks re-keys the rows
+    7: [TABLE_BY_NAME["source_layouts"].ddl()],
 }
 """Statements that bring a warehouse from version N-1 to N (1 creates everything at the newest
 layout, so later steps must be no-ops on a new file: IF NOT EXISTS)."""

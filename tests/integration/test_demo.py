@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from taskforge.cli.app import app
 from taskforge.contracts import TerminationReason
 from taskforge.contracts.io import load_tasks
+from taskforge.domains import get_domain
 from taskforge.env.bench import gold_messages
-from taskforge.env.domains import get_domain
 from taskforge.env.evaluator import Evaluator
 from taskforge.export import read_manifest
 from taskforge.export.hf_schema import import_datasets

@@ -86,7 +86,7 @@ def test_a_call_cut_off_by_the_token_limit_is_an_error_turn(
 
 
 def _schemas() -> list[dict]:
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
 
     return get_domain("retail").toolkit_cls.openai_schemas()
 
@@ -95,7 +95,7 @@ def test_the_judge_verdict_follows_its_schema(server: LocalServer) -> None:
     """With ``json_schema: true`` the server enforces the verdict's schema: it parses."""
     from taskforge.contracts import Message, TerminationReason, Trajectory
     from taskforge.contracts.io import load_tasks
-    from taskforge.env.domains import get_domain
+    from taskforge.domains import get_domain
     from taskforge.env.evaluator import Evaluator
     from taskforge.llm import LLMClient, RoleConfig
     from taskforge.llm.local import local_llm_config

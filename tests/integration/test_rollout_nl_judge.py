@@ -12,8 +12,8 @@ import yaml
 
 from taskforge.contracts import Task
 from taskforge.contracts.io import load_tasks
+from taskforge.domains.retail.seed import task_kind
 from taskforge.rollout.api import RolloutRequest, run_rollout
-from taskforge.synthesis.seed import task_kind
 from tests.fake_openai_server import FakeOpenAIServer, fake_role, text_reply, tool_call_reply
 from tests.nl_tasks import with_nl_assertions
 

@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 from taskforge.cli.app import app
 from taskforge.contracts import Task
 from taskforge.contracts.io import load_tasks
+from taskforge.domains import get_domain
+from taskforge.domains.retail.blueprints import candidates, order_hint
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.llm import LLMClient, RoleConfig
 from taskforge.synthesis.agreement import AgreementCheck
-from taskforge.synthesis.blueprints import candidates, order_hint, sample_blueprints
+from taskforge.synthesis.blueprints import sample_blueprints
 from taskforge.synthesis.llm import AnswerError
 from taskforge.synthesis.llm_writer import LLM_WRITER, LLMWriter
 from taskforge.synthesis.verify import verify_task

@@ -17,8 +17,8 @@ import pytest
 
 from taskforge.contracts import Task
 from taskforge.contracts.loop import TrainingSettings
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.loop.trainer import TrainRequest, load_trainer
 
 NEEDED = ("torch", "trl", "transformers", "gguf", "llama_cpp")

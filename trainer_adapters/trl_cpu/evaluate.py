@@ -76,7 +76,7 @@ def evaluate_policy(
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     for task in tasks:
-        text = render(prompts[task.id], tokenizer)
+        text = render(prompts[task.id])
         for trial in range(trials):
             completion = generate(
                 model, tokenizer, text, episode_seed(seed, task.id, trial), sampling

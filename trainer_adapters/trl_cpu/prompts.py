@@ -1,12 +1,15 @@
 """The single-turn prompt of a task: what the policy sees before its one JSON tool call.
 
-A prompt is a chat: a short system text (what the assistant is, the offered tools as one-line
-signatures, the exact reply format ``{"name": ..., "arguments": {...}}``), a few example
-exchanges, and the task's opening user message. Each example is another task's opening user
-message answered with that task's gold write as JSON, so the examples are grounded in the
-same DB and show the format with real ids. The opening message is what taskforge's scripted
-user says first (:class:`~taskforge.rollout.scripted_user.ScriptedUser` on the task's
-:func:`~taskforge.rollout.facts.derive_facts`), never the task's instruction text.
+A prompt is a chat: a short system text (what the assistant is), a few example exchanges, and
+the task's opening user message, with the offered tools. It is rendered by the local model
+server's own renderer (:func:`taskforge.llm.local_chat.render_prompt`): the same tool lines,
+the same call format ``{"name": ..., "arguments": {...}}`` and the same ChatML turns as the
+rollouts that serve the trained policy, so GRPO reinforces what the policy sees there.
+
+Each example is another task's opening user message answered with that task's gold write as
+a call, so the examples are grounded in the same DB and show the format with real ids. The
+opening message is what taskforge's scripted user says first (the domain's scripted user,
+``Domain.scripted_agents().make_user``), never the task's instruction text.
 
 Nothing here names a tool: the tools and their parameters come from the domain's toolkit
 specs. A small model pays for every prompt token (twice: generation and the policy-gradient
@@ -23,23 +26,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taskforge.contracts import Action, Task
+from taskforge.domains import domain_of, get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.env.toolkit import ToolSpec
-from taskforge.rollout.facts import derive_facts
+from taskforge.llm.local_chat import render_prompt
 from taskforge.rollout.prompts import GREETING
 from taskforge.rollout.runner import episode_seed
-from taskforge.rollout.scripted_user import ScriptedUser
 
 SYSTEM_TEMPLATE = (
     "You are a customer service agent for a {domain} store. You act by calling one tool. "
-    "Tools:\n{tools}\n"
-    'Reply with exactly one tool call as JSON: {{"name": "<tool>", "arguments": {{...}}}} '
-    "and nothing else. Take every argument value from the customer's message."
+    "Take every argument value from the customer's message."
 )
-"""The system text; ``{domain}`` and ``{tools}`` (one signature per line) are filled in."""
-
-_JSON_TYPES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+"""The system text (``{domain}`` filled in); the renderer appends the tools and call format."""
 
 
 @dataclass(frozen=True)
@@ -48,16 +46,19 @@ class Prompt:
 
     Attributes:
         task_id: The task.
-        messages: The chat (system, example user/assistant pairs, the opening user message).
+        messages: The chat, OpenAI shape (system, example user messages answered by the
+            example's gold call, the opening user message).
         opening: The user's opening message (the last message).
         tools: The offered tool names, in the order shown.
+        tool_schemas: The offered tools' OpenAI function schemas.
         example_ids: The tasks the examples come from.
     """
 
     task_id: str
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     opening: str
     tools: list[str]
+    tool_schemas: list[dict[str, Any]]
     example_ids: list[str] = field(default_factory=list)
 
 
@@ -71,27 +72,16 @@ def call_json(action: Action) -> str:
     return json.dumps({"name": action.name, "arguments": action.arguments}, ensure_ascii=False)
 
 
-def signature(spec: ToolSpec) -> str:
-    """A tool as one line, e.g. ``name(order_id: str, item_ids: list[str])``."""
-    params = spec.schema.get("function", {}).get("parameters", {})
-    parts = [f"{name}: {_type_name(prop)}" for name, prop in params.get("properties", {}).items()]
-    return f"{spec.name}({', '.join(parts)})"
-
-
-def _type_name(prop: dict[str, Any]) -> str:
-    kind = prop.get("type")
-    if kind == "array":
-        return f"list[{_type_name(prop.get('items') or {})}]"
-    if isinstance(kind, str):
-        return _JSON_TYPES.get(kind, kind)
-    options = prop.get("anyOf") or []
-    names = [_type_name(o) for o in options if isinstance(o, dict)]
-    return " | ".join(names) if names else "any"
+def call_message(action: Action, call_id: str) -> dict[str, Any]:
+    """A gold action as the assistant's OpenAI tool-call message."""
+    function = {"name": action.name, "arguments": json.dumps(action.arguments)}
+    return {"role": "assistant", "tool_calls": [{"id": call_id, "type": "function",
+                                                 "function": function}]}  # fmt: skip
 
 
 def opening_message(task: Task, db: Database, seed: int = 0) -> str:
     """What the scripted user says first in reply to the agent's greeting."""
-    user = ScriptedUser(derive_facts(task, db), episode_seed(seed, task.id, 0))
+    user = domain_of(db).scripted_agents().make_user(task, db, episode_seed(seed, task.id, 0))
     return user.respond([{"role": "assistant", "content": GREETING}])
 
 
@@ -159,22 +149,18 @@ class PromptBuilder:
         """The task's prompt."""
         examples = self.pick_examples(task)
         tools = self.offered_tools(task, examples)
-        system = SYSTEM_TEMPLATE.format(
-            domain=self.domain, tools="\n".join(signature(self.specs[n]) for n in tools)
-        )
-        messages = [{"role": "system", "content": system}]
-        for example in examples:
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": SYSTEM_TEMPLATE.format(domain=self.domain)}
+        ]
+        for i, example in enumerate(examples):
             messages.append({"role": "user", "content": self.opening(example)})
-            reply = call_json(write_actions(example, self.specs)[0])
-            messages.append({"role": "assistant", "content": reply})
+            messages.append(call_message(write_actions(example, self.specs)[0], f"example-{i}"))
         opening = self.opening(task)
         messages.append({"role": "user", "content": opening})
-        return Prompt(task.id, messages, opening, tools, [t.id for t in examples])
+        schemas = [self.specs[n].schema for n in tools]
+        return Prompt(task.id, messages, opening, tools, schemas, [t.id for t in examples])
 
 
-def render(prompt: Prompt, tokenizer: Any) -> str:
-    """The prompt as the model's text (its chat template, with the assistant turn opened)."""
-    text: str = tokenizer.apply_chat_template(
-        prompt.messages, tokenize=False, add_generation_prompt=True
-    )
-    return text
+def render(prompt: Prompt) -> str:
+    """The prompt as the served model sees it (ChatML, the assistant turn opened)."""
+    return render_prompt(prompt.messages, prompt.tool_schemas)

@@ -19,8 +19,8 @@ from typing import Any
 
 from taskforge.contracts import Message, RewardInfo, Task, TerminationReason, ToolCall
 from taskforge.contracts.rewardspec import RewardBreakdown, RewardSpec
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.rewards import Scorer, load_spec
 from taskforge.rollout.prompts import GREETING
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from taskforge.contracts import Message, Task, TerminationReason, ToolCall
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.env.evaluator import Evaluator
 from taskforge.errors import DataError
 from taskforge.rollout.prompts import GREETING

@@ -184,7 +184,7 @@ def _trainer(
 
     # by name: the repository's own datasets/ data folder shadows the package for mypy
     dataset_cls = importlib.import_module("datasets").Dataset
-    rows = [{"prompt": render(p, tokenizer), "task_id": p.task_id} for p in prompts]
+    rows = [{"prompt": render(p), "task_id": p.task_id} for p in prompts]
     funcs: list[Any] = [reward, *options.extra_rewards]
     with quiet_transformers():
         model = AutoModelForCausalLM.from_pretrained(str(base), dtype="float32")

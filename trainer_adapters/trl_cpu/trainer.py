@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from taskforge.contracts import Task
 from taskforge.contracts.loop import TrainingSettings
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.errors import DataError, TaskforgeError
 from taskforge.loop.trainer import TrainRequest, TrainResult
 from trainer_adapters.trl_cpu.checkpoint import prepare_base, prepared_info, resolve_model

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from trainer_adapters.verl.inputs import AGENT_NAME
 
 TOOL_CLASS = "trainer_adapters.verl.tools.EnvTool"

@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from taskforge.contracts import Message, Task
+from taskforge.domains import Domain
 from taskforge.env.db import Database
-from taskforge.env.domains import Domain
 from taskforge.rollout.prompts import GREETING, agent_system_prompt
 from taskforge.rollout.runner import episode_seed
 from trainer_adapters.verl.inputs import (

@@ -19,8 +19,8 @@ import orjson
 
 from taskforge.contracts import ExportManifest, Task, TaskPool
 from taskforge.contracts.io import write_atomic
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.errors import DataError
 from taskforge.export import ExportResult, assign_splits, pair_tasks, read_manifest
 from taskforge.export.common import check_db, export_folder
@@ -60,6 +60,19 @@ class VerlExportOptions:
     user_config: Path | None = None
     """LLM config whose ``user`` role plays the first user messages (None: scripted user)."""
     tool_schemas: Path | None = None
+
+
+def export_pool(
+    pool: TaskPool,
+    tasks: list[Task],
+    db: Database,
+    out: Path,
+    command: str | None = None,
+    **options: Any,
+) -> ExportResult:
+    """The registry's ``trainer_exporter`` ``verl``: :func:`export_verl` with the
+    :class:`VerlExportOptions` fields by keyword."""
+    return export_verl(pool, tasks, db, out, VerlExportOptions(**options), command=command)
 
 
 def _spec(name: str) -> tuple[Any, str]:

@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from taskforge.contracts import Task
+from taskforge.domains import Domain, get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import Domain, get_domain
 from taskforge.errors import DataError
 
 AGENT_NAME = "taskforge_agent"

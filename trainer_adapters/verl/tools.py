@@ -26,7 +26,7 @@ from verl.tools.schemas import (
     ToolResponse,
 )
 
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.env.schema import load_schema_overrides
 from taskforge.errors import DataError
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 
 from taskforge.contracts import Run, Task
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.errors import DataError, TaskforgeError, describe_validation_error
 from taskforge.warehouse.ingest.fastcheck import fast_check
 from taskforge.warehouse.ingest.unknown import FieldPath, put_back
@@ -64,6 +64,9 @@ class Batch:
     """For trajectories the contract accepted only after converting values (e.g. "3" for an
     int): position in ``trajectories`` -> the validated trajectory's JSON, which its rows are
     built from (its key still comes from the record as written)."""
+    layouts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Run id -> how its source file was written (tau2: see
+    :mod:`~taskforge.warehouse.ingest.tau2_layout`), for an export that gives it back."""
 
     def add_trajectory(
         self,
@@ -258,6 +261,7 @@ def stage(batch: Batch, adapter: str, known_domains: Mapping[str, str]) -> Stage
     except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
         raise DataError(f"{batch.path}: a value does not fit its warehouse column ({exc})") from exc
     tables["quarantine"] = arrow_table("quarantine", _quarantine(batch, now))
+    tables["source_layouts"] = arrow_table("source_layouts", _layouts(batch, adapter, uids))
     return Staged(
         str(batch.path),
         batch.content_hash,
@@ -267,6 +271,19 @@ def stage(batch: Batch, adapter: str, known_domains: Mapping[str, str]) -> Stage
         len(batch.trajectories),
         list(batch.warnings),
     )
+
+
+def _layouts(batch: Batch, adapter: str, uids: dict[tuple[str, str], str]) -> dict[str, list[Any]]:
+    """One ``source_layouts`` row per run with a layout, its tasks given their keys (a task the
+    file has but that did not validate keeps no key: the export will miss it)."""
+    cols = new_columns("source_layouts")
+    for run_id, layout in batch.layouts.items():
+        for entry in layout.get("tasks", ()):
+            entry["uid"] = uids.get((run_id, str(entry.get("id"))))
+        values = (run_id, str(batch.path), adapter, orjson.dumps(layout).decode())
+        for name, value in zip(cols, values, strict=True):
+            cols[name].append(value)
+    return cols
 
 
 def _domain(domains: Mapping[str, str], run_id: str, path: Path) -> str:
@@ -341,6 +358,8 @@ def land(wh: Warehouse, staged: Staged) -> FileResult:
         n_landed = con.execute("SELECT count(*) FROM staged_trajectories").fetchall()[0][0]
         n_new = _insert_trajectories(con, staged, every=n_unknown == 0)
         insert_staged(con, "quarantine", t["quarantine"], new_only=False)
+        if "source_layouts" in t:
+            insert_staged(con, "source_layouts", _slim_layouts(con, t["source_layouts"]), True)
         row = _file_row(staged, n_new, n_quarantined)
         insert_staged(con, "ingested_files", row, new_only=False)
     return FileResult(
@@ -353,10 +372,36 @@ def land(wh: Warehouse, staged: Staged) -> FileResult:
     )
 
 
+def _slim_layouts(con: Any, layouts: pa.Table) -> pa.Table:
+    """The layouts without the task records the ``tasks`` table holds as written (same JSON
+    text): the export reads those from there, and a layout keeps only tasks that differ (a
+    task first stored from another file with other nulls, one with unknown fields)."""
+    rows = layouts.to_pylist()
+    if not rows:
+        return layouts
+    uids = [e["uid"] for r in rows for e in orjson.loads(r["layout"])["tasks"] if e.get("uid")]
+    stored = dict(
+        con.execute(
+            "SELECT task_uid, task FROM tasks WHERE task_uid IN (SELECT unnest(?::VARCHAR[]))",
+            [uids],
+        ).fetchall()
+    )
+    for row in rows:
+        layout = orjson.loads(row["layout"])
+        for entry in layout["tasks"]:
+            text = stored.get(entry.get("uid"))
+            if text is not None and text == orjson.dumps(entry["record"]).decode():
+                del entry["record"]
+        row["layout"] = orjson.dumps(layout).decode()
+    return arrow_table("source_layouts", {k: [r[k] for r in rows] for k in layouts.column_names})
+
+
 def _forget_earlier_attempt(con: Any, staged: Staged) -> None:
     """Drop what an earlier ingest of this file left: its quarantined records (this attempt
-    quarantines again those it still cannot read) and its row in ``ingested_files``."""
+    quarantines again those it still cannot read), its layouts (this attempt's know the keys of
+    tasks it lands now) and its row in ``ingested_files``."""
     run_sql(con, "DELETE FROM quarantine WHERE source_path = ?", [staged.path])
+    run_sql(con, "DELETE FROM source_layouts WHERE source_path = ?", [staged.path])
     run_sql(
         con,
         "DELETE FROM ingested_files WHERE path = ? AND content_hash = ?",

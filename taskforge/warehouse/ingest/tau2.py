@@ -5,7 +5,9 @@ not), is a field of taskforge's contracts, so such files validate as they are an
 A simulation field that no known tau2 version has (a newer tau2, a user's own addition) does
 not refuse the file: it is set aside while the record is validated, kept in the warehouse as
 written (``messages.extra``, ``trajectories.extra``), and named in one warning per field with
-the first record that has it.
+the first record that has it; a task field likewise (the task is kept as written in the run's
+layout). Each file's layout (:mod:`~taskforge.warehouse.ingest.tau2_layout`) is kept, so
+``taskforge export tau2-results`` writes the file back byte for byte.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from taskforge.contracts import Run, Task, Trajectory
 from taskforge.errors import DataError
 from taskforge.warehouse.ingest.base import Batch, record_label, validate_record
 from taskforge.warehouse.ingest.fastcheck import fast_check
+from taskforge.warehouse.ingest.tau2_layout import file_layout, json_format
 from taskforge.warehouse.ingest.unknown import FieldPath, split_unknown, unknown_warnings
 from taskforge.warehouse.keys import content_key, file_hash
 
@@ -46,24 +49,40 @@ class Tau2Adapter:
         return file_hash(b"\x00".join(p.read_bytes() for p in files))
 
     def parse(self, path: Path, skip_bad: bool) -> Batch:
-        """Validate a results file (or dir) into one batch."""
-        data, digest = _read(path)
+        """Validate a results file (or dir) into one batch, with the file's layout."""
+        data, digest, formatting = _read(path)
         if not isinstance(data, dict) or "info" not in data or "tasks" not in data:
             raise DataError(f"{path}: field info/tasks: missing (not a tau2 results file?)")
         if "simulations" not in data:
             raise DataError(f"{path}: field simulations: missing")
         run = _run(data)
         batch = Batch(path=path, content_hash=digest, skip_bad=skip_bad, runs=[run])
-        for i, raw in enumerate(_list(data["tasks"], path, "tasks")):
-            task = validate_record(Task, raw, f"{path}: tasks", i, skip_bad, batch.bad)
-            if task is not None:
-                batch.tasks.append((run.run_id, task))
-        sims = _list(data["simulations"], path, "simulations")
         found: list[tuple[str, FieldPath]] = []
+        for i, raw in enumerate(_list(data["tasks"], path, "tasks")):
+            _add_task(batch, run.run_id, raw, i, found)
+        batch.warnings += unknown_warnings(f"{path}: tasks", found, "tau2")
+        sims = _list(data["simulations"], path, "simulations")
+        found = []
         for i, raw in enumerate(sims):
             _add_simulation(batch, run.run_id, raw, i, found)
         batch.warnings += unknown_warnings(f"{path}: simulations", found, "tau2")
+        batch.layouts[run.run_id] = file_layout(data, formatting)
         return batch
+
+
+def _add_task(
+    batch: Batch, run_id: str, raw: Any, index: int, found: list[tuple[str, FieldPath]]
+) -> None:
+    """Validate one task, its unknown fields set aside (noted in ``found``; the file's layout
+    keeps the task as written)."""
+    clean, unknown = split_unknown(raw, Task) if isinstance(raw, dict) else (raw, [])
+    where = f"{batch.path}: tasks"
+    task = validate_record(Task, clean, where, index, batch.skip_bad, batch.bad, raw)
+    if task is None:
+        return
+    label = record_label(raw, index)
+    found.extend((label, field) for field, _ in unknown)
+    batch.tasks.append((run_id, task))
 
 
 def _add_simulation(
@@ -89,17 +108,18 @@ def _list(value: Any, path: Path, name: str) -> list[Any]:
     return value
 
 
-def _read(path: Path) -> tuple[dict[str, Any], str]:
-    """The results object (dir format: results.json with its simulations) and a content hash."""
+def _read(path: Path) -> tuple[dict[str, Any], str, dict[str, Any] | None]:
+    """The results object (dir format: results.json with its simulations), a content hash and
+    the file's JSON formatting (None for the dir format)."""
     if path.is_file():
         raw = path.read_bytes()
-        return _loads(raw, path), file_hash(raw)
+        return _loads(raw, path), file_hash(raw), json_format(raw)
     files = _dir_files(path)
     blobs = [p.read_bytes() for p in files]
     meta = _loads(blobs[0], files[0])
     meta.pop("format_version", None)
     meta["simulations"] = [_loads(b, p) for p, b in zip(files[1:], blobs[1:], strict=True)]
-    return meta, file_hash(b"\x00".join(blobs))
+    return meta, file_hash(b"\x00".join(blobs)), None
 
 
 def _dir_files(path: Path) -> list[Path]:

@@ -13,8 +13,8 @@ import pytest
 
 from taskforge.contracts import Message, Task
 from taskforge.contracts.io import load_tasks
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.export import ExportResult
 from taskforge.llm import to_openai_messages
 from taskforge.pool import pool_from_tasks

@@ -16,8 +16,8 @@ from verl.tools.schemas import OpenAIFunctionToolSchema
 from verl.tools.tool_registry import initialize_tools_from_config
 
 from taskforge.contracts import Task
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.export import ExportResult
 from trainer_adapters.verl.episode import Episode
 from trainer_adapters.verl.tools import EPISODE_ATTR, ERROR_KEY, EnvTool, FullToolSchema

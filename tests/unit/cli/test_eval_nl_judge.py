@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from taskforge.cli.app import app
 from taskforge.contracts.io import load_results
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.rewards.nl_agreement import nl_agreement
 from tests.fake_openai_server import FakeOpenAIServer, fake_role, text_reply
 

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from taskforge.cli.app import app
 from taskforge.contracts import Task, Tau2Results, Trajectory, VerlEpisode
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from trainer_adapters.verl.episode_log import shard_path
 
 REPO = Path(__file__).resolve().parents[3]
@@ -196,6 +196,9 @@ CASES = [
     Case(("export", "tau2"), ("--pool", "p", "--out", "{tmp}/tau2", "--warehouse", "{wh}"),
          lambda d, _: d["n_tasks"] >= 1
          and (Path(d["out"]) / "tau2/domains/retail/tasks.json").exists()),
+    Case(("export", "tau2-results"), ("--source", "{ws}/results.json", "--out", "{tmp}/back.json",
+                                      "--warehouse", "{ws}/tau2.duckdb"),
+         lambda d, v: d["n_simulations"] == 6 and d["exact"] and d["same_as_source"] is True),
     Case(("export", "verl"), ("--pool", "p", "--out", "{tmp}/verl", "--warehouse", "{wh}"),
          lambda d, _: d["n_tasks"] >= 1 and "trainer_adapters.verl.launch" in d["launch"]),
     Case(("bench", "env"), ("--tasks", "{two}", "--seconds", "0.1"),
@@ -264,6 +267,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         ["pool", "add", "--name", "p", "--round", "1", "--tasks", str(ws / "targeted.json"),
          "--warehouse", str(wh)],
         ["bench", "failures", "--out", str(ws / "fb"), "--per-mode", "1"],
+        ["ingest", "tau2", str(ws / "results.json"), "--warehouse", str(ws / "tau2.duckdb")],
         ["schemas", "generate", "--out", str(ws / "schemas")],
     ):  # fmt: skip
         code, _, err = _invoke(*args)

@@ -56,6 +56,23 @@ def test_tau2_101_sample_lands_and_evaluates_8_of_8(
 
 
 @pytest.mark.shared
+def test_an_unknown_task_field_is_a_warning_line_beside_the_json(
+    sample: Path, tau2_dir: Path, tmp_path: Path
+) -> None:
+    data = json.loads(sample.read_text())
+    data["tasks"][1]["difficulty"] = "hard"
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    args = ["eval", "tau2-results", str(path), "--db", str(tau2_dir / "db.json"), "--json"]
+    code, out, err = _run(*args)
+    assert code == 0, err
+    assert json.loads(out)["summary"]["agree"] == 8  # stdout: the JSON and nothing else
+    warned = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 1 and "tasks: field difficulty" in warned[0]
+    assert f"record #1 (id {data['tasks'][1]['id']!r})" in warned[0]
+
+
+@pytest.mark.shared
 def test_summary_names_the_quarantined_and_the_command_to_list_them(
     sample: Path, tmp_path: Path
 ) -> None:

@@ -110,8 +110,8 @@ def test_bad_input_is_one_line_and_exit_2(
 
 
 def test_export_finds_the_db_the_tasks_were_certified_on(tmp_path: Path) -> None:
-    from taskforge.env.domains import get_domain
-    from taskforge.env.domains.retail.generate import generate_db, write_db
+    from taskforge.domains import get_domain
+    from taskforge.domains.retail.generate import generate_db, write_db
 
     db_file = tmp_path / "other_db.json"
     write_db(generate_db(3, 40, 80, 12), db_file)

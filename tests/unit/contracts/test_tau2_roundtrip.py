@@ -9,7 +9,7 @@ import pytest
 
 from taskforge.contracts import Task, Tau2Results, Trajectory
 from taskforge.contracts.io import load_results, load_tasks
-from taskforge.errors import DataError
+from taskforge.errors import DataError, DataWarning
 
 
 def test_every_tau2_task_round_trips(tau2_dir: Path) -> None:
@@ -80,3 +80,33 @@ def test_results_missing_field_is_reported(tmp_path: Path, tau2_dir: Path) -> No
     path.write_text(json.dumps(raw))
     with pytest.raises(DataError, match=r"simulations: record #3 .*field termination_reason"):
         load_results(path)
+
+
+def test_unknown_task_and_simulation_fields_in_tau2_files_warn_not_refuse(
+    tmp_path: Path, tau2_dir: Path
+) -> None:
+    tasks = json.loads((tau2_dir / "tasks.json").read_text())
+    tasks[3]["difficulty"] = "hard"
+    tasks[7]["user_scenario"]["mood"] = "calm"
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks))
+    with pytest.warns(DataWarning) as caught:
+        loaded = load_tasks(tmp_path / "tasks.json")
+    assert len(loaded) == 114 and loaded[3].to_json_dict() == {
+        k: v for k, v in tasks[3].items() if k != "difficulty"
+    }
+    said = [str(w.message) for w in caught]
+    assert len(said) == 2
+    assert "field difficulty" in said[0] and f"record #3 (id {tasks[3]['id']!r})" in said[0]
+    assert "field user_scenario.mood" in said[1] and "#7" in said[1]
+    raw = json.loads((tau2_dir / "results" / "gpt-4.1_retail_test_1trial.json").read_text())
+    raw["simulations"][4]["grader"] = "x"
+    (tmp_path / "results.json").write_text(json.dumps(raw))
+    with pytest.warns(DataWarning, match=r"simulations: field grader .* record #4"):
+        assert len(load_results(tmp_path / "results.json").simulations) == 40
+
+
+def test_a_bad_value_beside_an_unknown_field_is_still_an_error(tmp_path: Path) -> None:
+    record = {"id": "a", "user_scenario": {"instructions": 3}, "surprise": 1}
+    (tmp_path / "tasks.json").write_text(json.dumps([record]))
+    with pytest.raises(DataError, match="user_scenario"):
+        load_tasks(tmp_path / "tasks.json")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from taskforge.contracts import Task
+from taskforge.domains.retail import RetailDatabase, RetailTools
 from taskforge.env.audit import audit_summary, audit_task
-from taskforge.env.domains.retail import RetailDatabase, RetailTools
 
 # 18 failing gold actions in 15 tasks, two of them writes (tau2-bench issue 499).
 EXPECTED = {

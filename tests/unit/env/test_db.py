@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from taskforge.env.domains.retail import RetailDatabase
+from taskforge.domains.retail import RetailDatabase
 from taskforge.errors import DataError
 
 

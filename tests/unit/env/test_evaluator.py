@@ -8,8 +8,8 @@ import pytest
 
 from taskforge.contracts import Message, RewardType, Task, TerminationReason, ToolCall
 from taskforge.contracts.io import load_results
+from taskforge.domains.retail import RetailDatabase, RetailTools
 from taskforge.env.bench import gold_messages
-from taskforge.env.domains.retail import RetailDatabase, RetailTools
 from taskforge.env.evaluator import Evaluator
 
 STOP = TerminationReason.USER_STOP

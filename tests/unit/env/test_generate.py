@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from taskforge.env.domains.retail.generate import (
+from taskforge.domains.retail.generate import (
     CANCEL_REASONS,
     CATALOGUE,
     GIFT_CARD_VALUES,
     generate_db,
     write_db,
 )
-from taskforge.env.domains.retail.models import RetailDB
+from taskforge.domains.retail.models import RetailDB
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TAU2_DB = REPO_ROOT.parent / "shared" / "tau2-retail" / "db.json"

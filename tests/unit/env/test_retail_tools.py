@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from taskforge.contracts.io import load_results
-from taskforge.env.domains.retail import RetailDatabase, RetailTools
+from taskforge.domains.retail import RetailDatabase, RetailTools
 from taskforge.env.environment import Environment
 from taskforge.env.schema import load_schema_overrides
 from taskforge.errors import DataError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from taskforge.contracts import ToolCall
-from taskforge.env.domains.retail import RetailDatabase, RetailTools
+from taskforge.domains.retail import RetailDatabase, RetailTools
 from taskforge.env.environment import Environment
 from taskforge.env.toolkit import Toolkit, ToolType, tool
 

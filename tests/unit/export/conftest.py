@@ -8,8 +8,8 @@ import pytest
 
 from taskforge.contracts import Task, TaskPool
 from taskforge.contracts.io import load_tasks
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.pool import build_pool, union_pool
 from taskforge.warehouse import Warehouse
 from tests.unit.pool.conftest import targeted  # noqa: F401  (certified targeted tasks)

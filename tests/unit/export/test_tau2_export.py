@@ -10,10 +10,10 @@ import pytest
 
 from taskforge.contracts import Task, TaskPool, TerminationReason
 from taskforge.contracts.io import load_tasks
+from taskforge.domains import get_domain
 from taskforge.env.audit import audit_task
 from taskforge.env.bench import gold_messages
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.env.evaluator import Evaluator
 from taskforge.errors import DataError
 from taskforge.export import export_tau2, read_manifest

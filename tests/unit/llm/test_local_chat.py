@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.llm.client import parse_tool_call
 from taskforge.llm.local_chat import (
     TEXT_MARK,

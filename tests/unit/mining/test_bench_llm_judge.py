@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from taskforge.cli.app import app
 from taskforge.contracts import Trajectory
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.llm import load_llm_config, make_clients
 from taskforge.mining.bench import (
     UNJUDGED,

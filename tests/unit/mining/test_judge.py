@@ -11,11 +11,13 @@ import pytest
 
 from taskforge.contracts import RewardInfo, Task, TerminationReason, Trajectory
 from taskforge.contracts.io import load_results, load_tasks
-from taskforge.env.domains.retail import RetailDatabase, RetailTools
+from taskforge.domains.retail import RetailDatabase, RetailTools
+from taskforge.domains.retail.scripted_policy import ERROR_MODES
 from taskforge.env.evaluator import Evaluator
 from taskforge.llm import LLMClient, RoleConfig, register_offline_agent
 from taskforge.llm.offline import unregister_offline_agent
 from taskforge.mining.judge import (
+    LLM_VERSION,
     DiagnosticJudge,
     LLMJudge,
     judgment_key,
@@ -24,7 +26,6 @@ from taskforge.mining.judge import (
     render_prompt,
 )
 from taskforge.rollout.scripted_loop import run_scripted_episode
-from taskforge.rollout.scripted_policy import ERROR_MODES
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED_TAU2 = REPO.parent / "shared" / "tau2-retail"
@@ -217,7 +218,7 @@ def test_llm_judge_through_litellm(one_failure: tuple[Task, Trajectory, RewardIn
         j = judge.judge(task, traj, reward, "wv")
     finally:
         unregister_offline_agent("echo-judge")
-    assert (j.judge, j.model, j.prompt_version) == ("llm", "taskforge/echo-judge", "llm-judge-v1")
+    assert (j.judge, j.model, j.prompt_version) == ("llm", "taskforge/echo-judge", LLM_VERSION)
     assert (j.category, j.blame, j.decisive_step) == ("wrong_argument", "agent", 3)
     assert j.explanation == "The agent swapped in the wrong variant."
     assert j.structured["diagnostic_mechanism"] == "wrong_variant"
@@ -282,18 +283,40 @@ def test_judgments_are_deterministic(one_failure: tuple[Task, Trajectory, Reward
 
 def test_json_roles_send_their_schema_only_to_servers_that_enforce_one() -> None:
     from taskforge.llm import LLMClient, RoleConfig
-    from taskforge.mining.judge import VERDICT_SCHEMA, json_client
+    from taskforge.mining.judge import json_client, verdict_schema
     from taskforge.synthesis.llm_writer import SCENARIO_SCHEMA, LLMWriter
 
     plain = RoleConfig(model="hosted_vllm/m", api_base="http://127.0.0.1:1/v1")
     strict = plain.model_copy(update={"json_schema": True})
-    assert json_client(LLMClient(plain, None, 1), VERDICT_SCHEMA).role.extra == {
+    schema = verdict_schema(6)
+    assert json_client(LLMClient(plain, None, 1), schema).role.extra == {
         "response_format": {"type": "json_object"}
     }
-    sent = json_client(LLMClient(strict, None, 1), VERDICT_SCHEMA).role.extra["response_format"]
+    sent = json_client(LLMClient(strict, None, 1), schema).role.extra["response_format"]
     assert sent == {
         "type": "json_schema",
-        "json_schema": {"name": "answer", "schema": VERDICT_SCHEMA},
+        "json_schema": {"name": "answer", "schema": schema},
     }
     writer = LLMWriter(LLMClient(strict, None, 1))
     assert writer.client.role.extra["response_format"]["json_schema"]["schema"] is SCENARIO_SCHEMA
+
+
+def test_a_verdict_under_the_enforced_schema_parses() -> None:
+    """The schema's key order (explanation first), a bounded step and no evidence."""
+    from taskforge.mining.judge import verdict_schema
+
+    schema = verdict_schema(8)
+    props = schema["properties"]
+    assert next(iter(props)) == "explanation" and "evidence" not in props
+    assert props["decisive_step"]["enum"] == list(range(8))
+    answer = {
+        "explanation": "The agent cancelled the wrong order of the two pending ones.",
+        "category": "wrong_record",
+        "blame": "agent",
+        "decisive_step": 3,
+    }
+    assert set(answer) == set(schema["required"])
+    verdict = parse_verdict(json.dumps(answer), n_messages=8)
+    assert (verdict.category, verdict.decisive_step, verdict.evidence) == ("wrong_record", 3, [])
+    with pytest.raises(ValueError, match="decisive_step 9"):
+        parse_verdict(json.dumps({**answer, "decisive_step": 9}), n_messages=8)

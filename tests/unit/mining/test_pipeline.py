@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.mining.failure_bench import BENCH_RUN_ID, generate_failure_bench
 from taskforge.mining.pipeline import mine
 from taskforge.mining.stages import build_stages

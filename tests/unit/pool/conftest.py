@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from taskforge.contracts import Message, Run, Task, TerminationReason, Trajectory
+from taskforge.domains import get_domain
 from taskforge.env.bench import gold_messages
-from taskforge.env.domains import get_domain
 from taskforge.env.evaluator import Evaluator
 from taskforge.warehouse import ShardWriter, get_adapter, ingest_paths
 

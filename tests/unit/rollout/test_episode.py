@@ -11,7 +11,7 @@ import pytest
 
 from taskforge.contracts import Message, Task, TerminationReason, ToolCall
 from taskforge.contracts.io import load_tasks
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.rollout.episode import EpisodeRunner, EpisodeSpec
 from taskforge.rollout.prompts import GREETING
 from taskforge.rollout.views import agent_view, user_view

@@ -10,7 +10,7 @@ import orjson
 
 from taskforge.contracts import Message, Run, Task, TerminationReason, Trajectory
 from taskforge.contracts.io import load_tasks
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.rollout.episode import EpisodeSpec
 from taskforge.rollout.runner import RolloutPlan, done_pairs, episode_seed, play
 from tests.unit.warehouse.conftest import REPO

@@ -11,20 +11,20 @@ import pytest
 
 from taskforge.contracts import Message, Task, TerminationReason, ToolCall
 from taskforge.contracts.io import load_tasks
-from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
-from taskforge.env.environment import Environment
-from taskforge.env.evaluator import Evaluator
-from taskforge.env.metrics import pass_hat_k
-from taskforge.rollout.facts import derive_facts
-from taskforge.rollout.scripted_loop import run_scripted_episode
-from taskforge.rollout.scripted_policy import (
+from taskforge.domains import get_domain
+from taskforge.domains.retail.facts import derive_facts
+from taskforge.domains.retail.scripted_policy import (
     DEFAULT_ERROR_RATES,
     ERROR_MODES,
     ERROR_MODES_KEY,
     ScriptedPolicy,
 )
-from taskforge.rollout.scripted_user import STOP, TRANSFER, ScriptedUser
+from taskforge.domains.retail.scripted_user import STOP, TRANSFER, ScriptedUser
+from taskforge.env.db import Database
+from taskforge.env.environment import Environment
+from taskforge.env.evaluator import Evaluator
+from taskforge.env.metrics import pass_hat_k
+from taskforge.rollout.scripted_loop import run_scripted_episode
 
 REPO = Path(__file__).resolve().parents[3]
 TAU2 = REPO.parent / "shared" / "tau2-retail"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from taskforge.contracts import Task
 from taskforge.contracts.io import load_tasks
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.mining.embed import HashingEmbedder
 from taskforge.synthesis.dedup import deduplicate, shared_entities
 

@@ -11,13 +11,14 @@ from typer.testing import CliRunner
 from taskforge.cli.app import app
 from taskforge.contracts import Message, Task, TerminationReason
 from taskforge.contracts.io import load_tasks
+from taskforge.domains import get_domain
+from taskforge.domains.retail import RetailTools
+from taskforge.domains.retail.seed import INFO_KIND, SEED_KINDS, task_kind
 from taskforge.env.audit import audit_task
 from taskforge.env.bench import gold_messages
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
-from taskforge.env.domains.retail import RetailTools
 from taskforge.env.evaluator import Evaluator
-from taskforge.synthesis import INFO_KIND, SEED_KINDS, sample_seed_tasks, task_kind
+from taskforge.synthesis import sample_seed_tasks
 
 REPO = Path(__file__).resolve().parents[3]
 SHIPPED_DB = REPO / "datasets" / "retail" / "db.json"

@@ -8,7 +8,7 @@ import random
 from typer.testing import CliRunner
 
 from taskforge.cli.app import app
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.synthesis.bench import run_unguided, unguided_blueprint
 
 DOM = get_domain("retail")

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from taskforge.cli.app import app
 from taskforge.contracts.io import load_tasks
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.mining.embed import HashingEmbedder
 from taskforge.synthesis.synthesize import synthesize
 from taskforge.synthesis.verify import verify_task

@@ -8,17 +8,12 @@ from collections import Counter
 import pytest
 
 from taskforge.contracts import StructuredUserInstructions, Task
+from taskforge.domains import get_domain
+from taskforge.domains.retail.blueprints import FAMILY_PATTERNS, SAMPLERS, register_sampler
+from taskforge.domains.retail.tools import REQUIRED_ORDER_STATUS
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
-from taskforge.env.domains.retail.tools import REQUIRED_ORDER_STATUS
 from taskforge.rollout.prompts import scenario_text
-from taskforge.synthesis.blueprints import (
-    FAMILY_PATTERNS,
-    SAMPLERS,
-    Blueprint,
-    register_sampler,
-    sample_blueprints,
-)
+from taskforge.synthesis.blueprints import Blueprint, sample_blueprints
 from taskforge.synthesis.verify import verify_task
 from taskforge.synthesis.writer import WRITER, TemplateWriter
 

@@ -10,9 +10,9 @@ import pytest
 
 from taskforge.contracts import Task
 from taskforge.contracts.io import load_tasks
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
+from taskforge.domains.retail.blueprints import FAMILY_PATTERNS
 from taskforge.mining.embed import HashingEmbedder
-from taskforge.synthesis.blueprints import FAMILY_PATTERNS
 from taskforge.synthesis.synthesize import synthesize
 from taskforge.synthesis.targeting import SUCCESS, pattern_row, targeting_check
 

@@ -8,7 +8,7 @@ import pytest
 
 from taskforge.contracts import Task
 from taskforge.contracts.io import load_tasks
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.synthesis.verify import verify_task
 
 REPO = Path(__file__).resolve().parents[3]

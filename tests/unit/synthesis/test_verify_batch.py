@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from taskforge.contracts import Task
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.errors import DataError
 from taskforge.executors.local import LocalExecutor
 from taskforge.synthesis.verify import verify_tasks

@@ -9,8 +9,8 @@ import pytest
 
 from taskforge.contracts import Message, Task
 from taskforge.contracts.io import load_tasks
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.pool import pool_from_tasks
 from taskforge.rollout.runner import episode_seed
 from taskforge.rollout.scripted_loop import run_scripted_episode

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from taskforge.contracts import Task
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.rollout.prompts import GREETING
 from tests.unit.trainer_adapters.conftest import honest_dialogue
 from trainer_adapters.verl.data import RowOptions, make_rows, opening_messages, write_parquet

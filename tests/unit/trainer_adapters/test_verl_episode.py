@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from taskforge.contracts import Message, Task, TerminationReason
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.rollout.prompts import GREETING
 from tests.unit.trainer_adapters.conftest import honest_dialogue
 from trainer_adapters.verl.episode import Episode, EpisodeLimits, split_reasoning

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from taskforge.contracts import Task
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.rewards import load_spec, score_messages
 from taskforge.rollout.prompts import GREETING
 from tests.unit.trainer_adapters.conftest import honest_dialogue

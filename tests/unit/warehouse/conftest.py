@@ -11,8 +11,8 @@ import pytest
 
 from taskforge.contracts import Message, Run, Task, TerminationReason, Trajectory
 from taskforge.contracts.io import load_tasks
+from taskforge.domains import get_domain
 from taskforge.env.bench import gold_messages
-from taskforge.env.domains import get_domain
 from taskforge.env.evaluator import Evaluator
 from taskforge.warehouse import ShardWriter, Warehouse, get_adapter, ingest_paths
 from taskforge.warehouse.bench import TOOL_KINDS
@@ -25,6 +25,8 @@ def downgrade(path: Path, version: int) -> duckdb.DuckDBPyConnection:
     """Turn a new warehouse back into the layout of ``version`` (undoing later migrations);
     the connection is left open for the caller to add old-layout rows."""
     con = duckdb.connect(str(path))
+    if version < 7:
+        con.execute("DROP TABLE source_layouts")
     # version 6 re-keys rows and changes no layout
     if version < 5:
         con.execute("ALTER TABLE ingested_files DROP COLUMN n_quarantined")

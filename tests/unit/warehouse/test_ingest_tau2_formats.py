@@ -134,6 +134,45 @@ def test_voice_and_chunked_messages_ingest_and_count_as_turns(
     assert n_turns == len(said)  # ... counted once
 
 
+def _chunk(base: dict[str, Any], role: str, text: str, chunk: int | None) -> dict[str, Any]:
+    """A message of ``role`` (from ``base``'s fields): chunk ``chunk`` of a streamed turn, its
+    last when ``chunk`` is 1, or a whole message when None."""
+    final = chunk is None or chunk == 1
+    return base | {"role": role, "content": text, "chunk_id": chunk, "is_final_chunk": final}
+
+
+def test_interleaved_chunks_count_once_per_speakers_turn(
+    tmp_path: Path, sample: dict[str, Any]
+) -> None:
+    data = copy.deepcopy(sample)
+    first, second = data["simulations"][0], data["simulations"][1]
+    base = next(m for m in first["messages"] if m["role"] == "user")
+    at = first["messages"].index(base) + 1
+    first["messages"][at:at] = [  # the user's turn and the agent's (silent) one, interleaved
+        _chunk(base, "user", "Hi, ", 0),
+        _chunk(base, "assistant", "", 0),
+        _chunk(base, "assistant", "", 1),
+        _chunk(base, "user", "it is me", 1),
+    ]
+    second["messages"] += [  # a user turn never finished, then the agent speaks
+        _chunk(base, "user", "Wait", 0),
+        _chunk(base, "assistant", "Sure, take your time.", None),
+    ]
+    assert _ingest(tmp_path / "w.duckdb", _write(tmp_path, data)).n_new == 8
+    with Warehouse.open(tmp_path / "w.duckdb", read_only=True) as wh:
+        turns = dict(wh.con.execute("SELECT sim_id, n_turns FROM trajectories").fetchall())
+    plain = {
+        s["id"]: sum(1 for m in s["messages"] if m["role"] != "tool" and m["content"])
+        for s in sample["simulations"]
+    }
+    assert turns[first["id"]] == plain[first["id"]] + 1  # the user's turn; the agent said nothing
+    assert turns[second["id"]] == plain[second["id"]] + 2  # the unfinished turn, the answer
+    others = set(plain) - {first["id"], second["id"]}
+    assert {k: turns[k] for k in others} == {k: plain[k] for k in others}
+    back = _records(tmp_path / "w.duckdb")
+    assert _no_nulls(back[first["id"]]) == _no_nulls(first)  # every chunk a row, as written
+
+
 def test_an_unknown_field_warns_and_is_kept(tmp_path: Path, sample: dict[str, Any]) -> None:
     data = copy.deepcopy(sample)
     data["simulations"][3]["messages"][2]["sentiment"] = {"score": 0.3}

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from taskforge.cli.app import app
 from taskforge.contracts import Task, Trajectory, VerlEpisode
-from taskforge.env.domains import get_domain
+from taskforge.domains import get_domain
 from taskforge.errors import DataError
 from taskforge.warehouse import Warehouse, get_adapter, ingest_paths, input_files
 from taskforge.warehouse.ingest.verl import run_id

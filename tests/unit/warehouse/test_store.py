@@ -92,7 +92,7 @@ def test_version_2_warehouse_gains_the_loop_stages_table_and_keeps_its_rows(
     with pytest.raises(WarehouseError, match="older than"):
         Warehouse.open(path, read_only=True)
     with Warehouse.open(path) as wh:
-        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION == 6
+        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION == 7
         assert wh.counts()["loop_stages"] == 0
         assert wh.counts()["task_pools"] == 1
 

@@ -18,6 +18,7 @@ from taskforge.pool import build_pool
 from taskforge.warehouse import Warehouse, get_adapter, ingest_paths
 from taskforge.warehouse.keys import content_key
 from taskforge.warehouse.rows import task_uid
+from taskforge.warehouse.schema import SCHEMA_VERSION
 from tests.unit.warehouse.conftest import downgrade
 
 
@@ -59,7 +60,7 @@ def test_migration_6_rekeys_old_rows_and_merges_what_now_coincides(tmp_path: Pat
     con.execute("INSERT INTO run_tasks VALUES ('run-a', ?, ?)", [task.id, old])
     con.close()
     with Warehouse.open(path) as wh:
-        assert wh.scalar("SELECT max(version) FROM schema_version") == 6
+        assert wh.scalar("SELECT max(version) FROM schema_version") == SCHEMA_VERSION
         uids = {t: wh.query(f"SELECT DISTINCT task_uid FROM {t}")["task_uid"].to_list()
                 for t in ("tasks", "task_pools", "run_tasks")}  # fmt: skip
         assert wh.scalar("SELECT count(*) FROM tasks") == 1

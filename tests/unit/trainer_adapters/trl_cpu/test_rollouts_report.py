@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
 from taskforge.mining.report import render_report
 from taskforge.warehouse import Warehouse, get_adapter, ingest_paths
 from trainer_adapters.trl_cpu.prompts import PromptBuilder, call_json, write_actions

@@ -11,9 +11,9 @@ import json
 import pytest
 
 from taskforge.contracts import Task
+from taskforge.domains import get_domain
 from taskforge.env.db import Database
-from taskforge.env.domains import get_domain
-from trainer_adapters.trl_cpu.prompts import PromptBuilder, call_json, write_actions
+from trainer_adapters.trl_cpu.prompts import PromptBuilder, call_json, render, write_actions
 from trainer_adapters.trl_cpu.reward import TaskReward, parse_call
 from trainer_adapters.trl_cpu.tasks import easy_task_sets, easy_tasks, select_easy, stated
 
@@ -79,8 +79,24 @@ def test_prompt_ends_with_the_opening_and_offers_the_gold_tool(
     assert prompt.messages[-1] == {"role": "user", "content": prompt.opening}
     assert write_actions(easy[0], SPECS)[0].name in prompt.tools
     assert easy[0].id not in prompt.example_ids and len(prompt.example_ids) == 2
-    replies = [m["content"] for m in prompt.messages if m["role"] == "assistant"]
-    assert all(parse_call(r)[0] is not None for r in replies)
+    calls = [m["tool_calls"][0]["function"] for m in prompt.messages if m["role"] == "assistant"]
+    assert len(calls) == 2 and all(json.loads(c["arguments"]) for c in calls)
+
+
+def test_prompt_is_rendered_as_the_served_policy_sees_it(db: Database, easy: list[Task]) -> None:
+    """The local server's renderer: its tool lines and call format, ChatML, assistant opened."""
+    from taskforge.llm.local_chat import IM_START, tool_line
+
+    prompt = PromptBuilder(db, "retail", easy, n_examples=2).build(easy[0])
+    text = render(prompt)
+    assert text.endswith(f"{IM_START}assistant\n")
+    assert all(tool_line(SPECS[name].schema) in text for name in prompt.tools)
+    for message in prompt.messages:
+        if message["role"] == "assistant":
+            function = message["tool_calls"][0]["function"]
+            reply = {"name": function["name"], "arguments": json.loads(function["arguments"])}
+            assert f"{IM_START}assistant\n{json.dumps(reply)}" in text
+            assert parse_call(json.dumps(reply))[0] is not None
 
 
 def test_parse_call_reads_fenced_json_and_string_arguments() -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from taskforge.env.domains.retail.models import RetailDB
+from taskforge.domains.retail.models import RetailDB
 
 Record = dict[str, Any]
 

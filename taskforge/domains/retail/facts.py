@@ -1,6 +1,6 @@
 """Structured user facts for the scripted user, derived from a task's gold actions and its DB.
 
-The scripted user (see :mod:`taskforge.rollout.scripted_user`) plays a task from these facts:
+The scripted user (see :mod:`taskforge.domains.retail.scripted_user`) plays a task from these facts:
 who the user is and what they want, one request per gold write action, in gold order. Facts
 come from replaying the gold actions on a fresh state, so every request describes the records
 as they are just before its write (items by product name and options, never by item id).
@@ -34,12 +34,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taskforge.contracts import Task
-from taskforge.env.db import Database, Record, State, copy_json
-from taskforge.env.domains.retail.tools import (
+from taskforge.domains.retail.tools import (
     LOOSE_PENDING_TOOLS,
     REQUIRED_ORDER_STATUS,
     RetailTools,
 )
+from taskforge.env.db import Database, Record, State, copy_json
 from taskforge.env.toolkit import ToolError
 
 ADDRESS_FIELDS = ("address1", "address2", "city", "state", "country", "zip")

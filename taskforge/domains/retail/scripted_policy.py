@@ -6,12 +6,12 @@ hidden state: every decision is recomputed from the messages (OpenAI format, age
 every random draw comes from ``random.Random`` seeded with the policy's seed, the error mode and
 the length of the conversation, so a resumed conversation gets the same answers.
 
-Flow: identify the user (email, else name + zip) -> get_user_details -> get_order_details of
-every order of the user -> parse the request (see :mod:`taskforge.rollout.scripted_user` for the
+Flow: identify the user (email, else name + zip) -> get_user_details -> get_order_details of every
+order of the user -> parse the request (see :mod:`taskforge.domains.retail.scripted_user` for the
 protocol) -> match items by product name + options, get_product_details, find the variant whose
-options match -> list the details and ask ``(yes/no)`` -> on ``yes`` call the write tool ->
-report the result and ask whether there is anything else. Information requests (an order
-total, a gift card balance, the orders' status) are answered from the tool outputs.
+options match -> list the details and ask ``(yes/no)`` -> on ``yes`` call the write tool -> report
+the result and ask whether there is anything else. Information requests (an order total, a gift card
+balance, the orders' status) are answered from the tool outputs.
 
 Error modes (:data:`ERROR_MODES`), each firing with its probability per opportunity:
 
@@ -56,8 +56,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from taskforge.env.domains.retail.tools import LOOSE_PENDING_TOOLS, REQUIRED_ORDER_STATUS
-from taskforge.rollout.facts import (
+from taskforge.domains.retail.facts import (
     INFO_KIND,
     ITEM_KINDS,
     SWAP_KINDS,
@@ -69,7 +68,14 @@ from taskforge.rollout.facts import (
     parse_address,
     parse_options,
 )
-from taskforge.rollout.scripted_user import ANNOUNCE_MARK, CLARIFY_MARK, CONFIRM_MARK, DONE_PHRASE
+from taskforge.domains.retail.scripted_user import (
+    ANNOUNCE_MARK,
+    CLARIFY_MARK,
+    CONFIRM_MARK,
+    DONE_PHRASE,
+)
+from taskforge.domains.retail.tools import LOOSE_PENDING_TOOLS, REQUIRED_ORDER_STATUS
+from taskforge.rollout.signals import ERROR_MODES_KEY
 
 ERROR_MODES = (
     "wrong_variant",
@@ -79,7 +85,6 @@ ERROR_MODES = (
     "early_stop",
     "repeat_call",
 )
-ERROR_MODES_KEY = "taskforge_error_modes"
 DEFAULT_ERROR_RATES: dict[str, float] = {
     "wrong_variant": 0.2,
     "wrong_item": 0.12,

@@ -1,11 +1,11 @@
-"""A scripted user: plays a task from structured :class:`~taskforge.rollout.facts.UserFacts`.
+"""A scripted user: plays a task from structured :class:`~taskforge.domains.retail.facts.UserFacts`.
 
 It is an honest, named simulation, not a model. It reads the dialogue in the agent's view
 (role ``assistant`` = the agent's words, ``user`` = its own earlier words; other roles and tool
 calls are ignored) and answers the agent's last text message. It is stateless: where it stands
 is recomputed from the dialogue, so it survives resumption.
 
-Protocol (shared with :mod:`taskforge.rollout.scripted_policy`):
+Protocol (shared with :mod:`taskforge.domains.retail.scripted_policy`):
 
 * the first turn states the first request, with identity information on some seeds (and,
   when the facts say so, how many requests there are: :data:`ANNOUNCE_MARK`);
@@ -28,7 +28,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from taskforge.rollout.facts import (
+from taskforge.domains.retail.facts import (
     INFO_KIND,
     SWAP_KINDS,
     Request,
@@ -36,9 +36,8 @@ from taskforge.rollout.facts import (
     format_address,
     format_options,
 )
+from taskforge.rollout.signals import STOP, TRANSFER
 
-STOP = "###STOP###"
-TRANSFER = "###TRANSFER###"
 DONE_PHRASE = "Is there anything else I can help you with?"
 CONFIRM_MARK = "(yes/no)"
 CLARIFY_MARK = "Which one would you like?"
