@@ -458,3 +458,59 @@ def train(
         f"mean reward per step: {', '.join(f'{r:.3f}' for r in report['reward_per_step'])}",
         soft_wrap=True,
     )
+
+
+@app.command(
+    "scale",
+    epilog="Example: taskforge bench scale --tasks 20 --trials 2 --latency-ms 50 --json  "
+    "(Ray runs need the ray extra)",
+)
+def scale(
+    tasks: int = typer.Option(20, "--tasks", min=1, help="Tasks per rollout."),
+    trials: int = typer.Option(2, "--trials", min=1, help="Trials per task."),
+    latency_ms: float = typer.Option(50.0, "--latency-ms", min=0, help="Fake endpoint latency."),
+    concurrency: int = typer.Option(
+        2, "--concurrency", min=1, help="Episodes (so LLM calls per client) in flight per worker."
+    ),
+    workers: str = typer.Option(
+        "1,2", "--workers", help="Comma-separated Ray worker counts ('' for the local run only)."
+    ),
+    tasks_path: Path | None = typer.Option(
+        None, "--tasks-file", help="Tasks to play (default: the domain's bundled seed tasks)."
+    ),
+    workdir: Path | None = typer.Option(
+        None, "--workdir", help="Keep rollouts and warehouses here (default: a temporary folder)."
+    ),
+    domain: str = DOMAIN_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Rollout episodes/s on a fixed-latency fake endpoint, local vs Ray, and the landing rate."""
+    from taskforge.executors.bench import run_scale_bench, seed_tasks_path
+
+    counts = _int_list("--workers", workers)
+    path = tasks_path or seed_tasks_path(domain)
+    if len(load_tasks(path)) < tasks:
+        fail(f"{path}: fewer than --tasks {tasks} tasks")
+    with console.status("rolling out on the local executor, then on Ray"):
+        report = run_scale_bench(
+            path, tasks, trials, latency_ms, concurrency, counts, workdir, domain
+        )
+    if as_json:
+        emit_json(report)
+        return
+    local = report["local"]
+    lines = [f"local:       {local['episodes_per_s']:.2f} episodes/s ({local['seconds']} s)"]
+    for n, run in report.get("ray", {}).items():
+        ratio = report["ratio_vs_local"][f"ray_{n}"]
+        lines.append(f"ray, {n} workers: {run['episodes_per_s']:.2f} episodes/s (x{ratio})")
+    if "landing" in report:
+        lines.append(f"landing:     {report['landing']['episodes_per_s']} episodes/s ingested")
+    console.print("\n".join(lines), soft_wrap=True)
+
+
+def _int_list(option: str, text: str) -> list[int]:
+    """Comma-separated integers, or a one-line error naming the option."""
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        fail(f"{option}: expected comma-separated integers, got {text!r}")

@@ -24,7 +24,10 @@ from taskforge.cli.common import (
     fail,
 )
 
-app = App(help="Export task pools: Hugging Face datasets, tau2 task sets.", no_args_is_help=True)
+app = App(
+    help="Export task pools (Hugging Face, tau2, verl), tau2 results, or the warehouse.",
+    no_args_is_help=True,
+)
 
 POOL = typer.Option(None, "--pool", help="Pool name in the warehouse.")
 ROUND = typer.Option(None, "--round", min=0, help="Pool round (default: the latest).")
@@ -289,3 +292,22 @@ def _run_of(wh: Any, source: Path) -> str:
         found = "no run" if not rows else f"{len(rows)} runs"
         raise DataError(f"{source}: {found} ingested from this path; give --run RUN_ID")
     return str(rows[0][0])
+
+
+@app.command("parquet", epilog="Example: taskforge export parquet --out warehouse-parquet --json")
+def parquet(
+    out: Path = typer.Option(..., "--out", help="Folder of <table>/*.parquet (tables replaced)."),
+    warehouse: Path | None = WAREHOUSE_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The warehouse's tables as parquet shards, for ``taskforge sql --parquet`` and DuckDB."""
+    from taskforge.warehouse import Warehouse
+    from taskforge.warehouse.parquet import export_parquet
+
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        counts = export_parquet(wh, out)
+        source = str(wh.path)
+    if as_json:
+        emit_json({"out": str(out), "warehouse": source, "tables": counts})
+        return
+    console.print(f"{len(counts)} tables, {sum(counts.values()):,} rows -> {out}", soft_wrap=True)

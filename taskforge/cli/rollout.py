@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, WAREHOUSE_OPTION, console, emit_json
+from taskforge.cli.executor_options import EXECUTOR_OPTION, RAY_ADDRESS_OPTION, WORKERS_OPTION
 from taskforge.cli.tools import TOOL_SCHEMAS_OPTION
 
 
@@ -29,15 +30,9 @@ def rollout(
     tool_schemas: Path | None = TOOL_SCHEMAS_OPTION,
     warehouse: Path | None = WAREHOUSE_OPTION,
     domain: str = DOMAIN_OPTION,
-    executor: str = typer.Option(
-        "local", "--executor", help="local: in this process; ray: chunks as Ray tasks."
-    ),
-    ray_address: str | None = typer.Option(
-        None, "--ray-address", help="Ray cluster to join (default: start a local one)."
-    ),
-    workers: int = typer.Option(
-        0, "--workers", min=0, help="Ray tasks in flight (0: one per cluster CPU)."
-    ),
+    executor: str = EXECUTOR_OPTION,
+    ray_address: str | None = RAY_ADDRESS_OPTION,
+    workers: int = WORKERS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run the policy against the user simulator; resumable (a rerun plays only what is missing)."""

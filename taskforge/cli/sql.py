@@ -17,18 +17,20 @@ from taskforge.cli.common import WAREHOUSE_OPTION, console, emit_json, fail
 def sql(
     query: str | None = typer.Argument(None, help="A SELECT (or other read-only) statement."),
     warehouse: Path | None = WAREHOUSE_OPTION,
+    parquet: Path | None = typer.Option(
+        None, "--parquet", help="Query a folder of parquet shards (<table>/*.parquet) instead."
+    ),
     schema: bool = typer.Option(False, "--schema", help="List tables, views and their columns."),
     as_json: bool = typer.Option(False, "--json", help="Rows as a JSON list of objects."),
     as_csv: bool = typer.Option(False, "--csv", help="Rows as CSV."),
     limit: int = typer.Option(1000, "--limit", help="Rows shown in the table view (not JSON/CSV)."),
 ) -> None:
     """Query the warehouse on a read-only connection; statements that write are refused."""
-    from taskforge.warehouse import Warehouse
     from taskforge.warehouse.readonly import describe_schema, run_query
 
     if as_json and as_csv:
         fail("--json and --csv are exclusive")
-    with Warehouse.open(warehouse, read_only=True) as wh:
+    with _open(warehouse, parquet) as wh:
         if schema:
             _print_rows(describe_schema(wh), as_json, as_csv, limit)
             return
@@ -36,6 +38,16 @@ def sql(
             fail("give a query, or --schema")
         frame = run_query(wh, query)
     _print_rows(frame.to_dicts(), as_json, as_csv, limit, list(frame.columns))
+
+
+def _open(warehouse: Path | None, parquet: Path | None) -> Any:
+    """The warehouse file read-only, or the folder of parquet shards."""
+    from taskforge.warehouse import Warehouse
+    from taskforge.warehouse.parquet import open_parquet
+
+    if parquet is not None:  # it wins over the warehouse file (and $TASKFORGE_WAREHOUSE)
+        return open_parquet(parquet)
+    return Warehouse.open(warehouse, read_only=True)
 
 
 def _print_rows(

@@ -14,6 +14,7 @@ from taskforge.cli.common import (
     emit_json,
     track,
 )
+from taskforge.cli.executor_options import EXECUTOR_OPTION, RAY_ADDRESS_OPTION, WORKERS_OPTION
 from taskforge.contracts.io import write_tasks
 
 
@@ -35,21 +36,29 @@ def verify(
         None, "--config", help="LLM config: check LLM-written scenarios against their gold."
     ),
     domain: str = DOMAIN_OPTION,
+    executor: str = EXECUTOR_OPTION,
+    ray_address: str | None = RAY_ADDRESS_OPTION,
+    workers: int = WORKERS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Certify tasks: gold replay, state change, do-nothing scores 0, targets identified."""
     from taskforge.contracts.io import load_tasks
     from taskforge.domains import get_domain
+    from taskforge.executors import executor_settings, open_executor
     from taskforge.synthesis.records import certified, rejected
     from taskforge.synthesis.verify import verify_tasks
+    from taskforge.synthesis.verify_batch import verify_on
 
     dom = get_domain(domain)
     tasks = load_tasks(tasks_path)
     db = dom.load_db(db_path)
-    checker = _agreement(config)
-    verdicts = verify_tasks(
-        track(tasks, "verifying", total=len(tasks)), dom.toolkit_cls, db, agreement=checker
-    )
+    with open_executor(executor_settings(executor, ray_address, workers)) as ex:
+        if ex.in_process:
+            tracked = track(tasks, "verifying", total=len(tasks))
+            verdicts = verify_tasks(tracked, dom.toolkit_cls, db, agreement=_agreement(config))
+        else:
+            with console.status(f"verifying {len(tasks)} tasks on {ex.workers()} Ray workers"):
+                verdicts = verify_on(ex, tasks, domain, db, config)
     pairs = list(zip(tasks, verdicts, strict=True))
     if out is not None:
         write_tasks(out, [certified(t, v) for t, v in pairs if v.accepted])

@@ -44,8 +44,9 @@ class ExecutorSettings(Contract):
 
     kind: ExecutorKind = Field(
         default="local",
-        description="local: every episode in this process (the default); ray: chunks of "
-        "episodes as Ray tasks, each writing its own shard, landed by this process.",
+        description="local: every episode (and task to verify) in this process, the default; "
+        "ray: chunks of episodes as Ray tasks, each writing its own shard, landed by this "
+        "process, and chunks of tasks to verify as Ray tasks.",
     )
     address: str | None = Field(
         default=None,
@@ -122,8 +123,8 @@ class LoopConfig(Contract):
     seed: int = Field(default=0, description="Seed of every sampled choice.")
     executor: ExecutorSettings = Field(
         default_factory=ExecutorSettings,
-        description="Where rollout episodes run (not part of the loop's identity: the results "
-        "are the same on every executor).",
+        description="Where rollout episodes and task verification run (not part of the "
+        "loop's identity: the results are the same on every executor).",
     )
     mining: MiningSettings = Field(default_factory=MiningSettings, description="Mining.")
     synthesis: SynthesisSettings = Field(

@@ -176,15 +176,18 @@ def _json(value: Any) -> str:
 
 def verify(ctx: LoopContext, round_: int) -> dict[str, Any]:
     """Certify the targeted tasks again from the stored file alone, on a freshly loaded DB,
-    and store every verdict in the warehouse ``verifications`` table."""
+    and store every verdict in the warehouse ``verifications`` table. The tasks are verified
+    on the config's ``executor``."""
+    from taskforge.executors import open_executor
     from taskforge.synthesis.records import store_verdicts
-    from taskforge.synthesis.verify import verify_tasks
+    from taskforge.synthesis.verify_batch import verify_on
     from taskforge.warehouse import Warehouse
 
     tasks = load_tasks(Path(ctx.output(round_, "synthesize")["tasks_file"]))
     db = ctx.domain.load_db(ctx.db_path)
-    agreement = ctx.synthesis_roles(ctx.config.seed).agreement
-    verdicts = verify_tasks(tasks, ctx.domain.toolkit_cls, db, agreement)
+    config, seed = ctx.config.llm_config, ctx.config.seed
+    with open_executor(ctx.config.executor) as executor:  # the loop's, as for the rollout
+        verdicts = verify_on(executor, tasks, ctx.config.domain, db, config, seed)
     with Warehouse.open(ctx.warehouse) as wh:
         store_verdicts(wh, list(zip(tasks, verdicts, strict=True)), ctx.config.domain)
     failed = {v.task_id: v.reasons for v in verdicts if not v.accepted}

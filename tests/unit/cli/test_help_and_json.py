@@ -212,6 +212,12 @@ CASES = [
          lambda d, _: d["taskforge"]["candidates"] >= 1 and d["llm"] in (None, {}, [])),
     Case(("bench", "warehouse"), ("--sizes", "50", "--repeat", "1", "--workdir", "{tmp}/bw"),
          lambda d, _: list(d["sizes"]) == ["50"] and d["agree"] is True),
+    Case(("export", "parquet"), ("--out", "{tmp}/pq", "--warehouse", "{wh}"),
+         lambda d, _: d["tables"]["trajectories"] >= 1
+         and (Path(d["out"]) / "trajectories" / "part-0.parquet").exists()),
+    Case(("bench", "scale"), ("--tasks", "1", "--trials", "1", "--latency-ms", "1",
+                              "--workers", ""),
+         lambda d, _: d["local"]["episodes"] == 1 and "ray" not in d),
 ]  # fmt: skip
 
 
