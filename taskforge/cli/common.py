@@ -51,27 +51,34 @@ def reporting_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings():  # restores showwarning and the filters on exit
             warnings.simplefilter("always", DataWarning)
+            warnings.showwarning = _data_warnings_as_lines(warnings.showwarning)
             try:
                 return func(*args, **kwargs)
             except TaskforgeError as exc:
                 report_error(str(exc), exc.hint, bool(kwargs.get("as_json")))
                 raise typer.Exit(EXIT_USER_ERROR) from None
-            finally:
-                _print_warnings(caught)
 
     return wrapper
 
 
-def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
-    """Data warnings as ``warning: ...`` lines on stderr; any other warning shown as usual."""
-    for item in caught:
-        if issubclass(item.category, DataWarning):
-            line = Text.assemble(("warning:", "bold yellow"), " ", str(item.message))
+def _data_warnings_as_lines(show: Callable[..., Any]) -> Callable[..., Any]:
+    """A ``warnings.showwarning`` printing data warnings as ``warning: ...`` lines on stderr,
+    as they happen, and handing any other warning to ``show``.
+
+    Nothing is recorded: a command whose libraries warn in a loop (verl's loop did, millions of
+    times) would otherwise hold every warning in memory until it ends.
+    """
+
+    def showwarning(message: Any, category: type[Warning], *rest: Any, **kwargs: Any) -> None:
+        if issubclass(category, DataWarning):
+            line = Text.assemble(("warning:", "bold yellow"), " ", str(message))
             console.print(line, soft_wrap=True)
         else:
-            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+            show(message, category, *rest, **kwargs)
+
+    return showwarning
 
 
 class App(typer.Typer):
