@@ -14,13 +14,12 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import random
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from taskforge.contracts.io import write_atomic
 from taskforge.domains.retail.models import RetailDB
 
 Record = dict[str, Any]
@@ -640,15 +639,4 @@ def generate_db(
 
 def write_db(db: dict, path: Path) -> None:
     """Write ``db`` as indented JSON, atomically (temp file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(db, indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), json.dumps(db, indent=2, ensure_ascii=False) + "\n")
