@@ -461,6 +461,69 @@ def train(
 
 
 @app.command(
+    "local",
+    epilog="Example: taskforge bench local --limit 3 --json  (needs the local extra)",
+)
+def local(
+    tasks: Path | None = typer.Option(
+        None, "--tasks", help="Task file (default: the domain's bundled seed tasks)."
+    ),
+    db_path: Path | None = typer.Option(None, "--db", help="DB (default: the bundled DB)."),
+    limit: int = typer.Option(3, "--limit", min=1, help="Tasks played by each arm."),
+    trials: int = typer.Option(1, "--trials", min=1, help="Trials per task."),
+    max_steps: int = typer.Option(6, "--max-steps", min=2, help="Messages per episode."),
+    contexts: int = typer.Option(4, "--contexts", min=1, help="Contexts of the pool."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="Server threads (all)."),
+    domain: str = DOMAIN_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The local server's context pool against llama-cpp-python's RAM prompt cache: the same
+    rollout with SmolLM2 as policy and user, episodes/min and peak memory of each."""
+    from taskforge.llm.local import require_llama_cpp
+    from taskforge.llm.local_bench import LocalBenchOptions, run_local_bench
+
+    require_llama_cpp()
+    dom = get_domain(domain)
+    path = tasks or (
+        dom.default_db_path.parent / "seed_tasks.json" if dom.default_db_path else None
+    )
+    if path is None or not path.exists():
+        fail(f"{path}: no such task file (pass --tasks)")
+    options = LocalBenchOptions(path, db_path, limit, trials, max_steps, contexts, threads, domain)
+    with _arm_progress(limit * trials) as tick, _sigterm_exits():
+        report = run_local_bench(options, tick)
+    if as_json:
+        emit_json(report)
+        return
+    for name, arm in report["arms"].items():
+        console.print(
+            f"{name}: {arm['episodes_per_min']} episodes/min, {arm['completion_tokens_per_s']} "
+            f"completion tokens/s, server peak {arm['server_peak_rss_mb']} MB ({arm['wall_s']} s)"
+        )
+    console.print(
+        f"context pool / RAM cache: episodes/min x{report['episodes_per_min_ratio']}, "
+        f"peak memory x{report['peak_rss_ratio']}; same rewards: {report['same_rewards']}"
+    )
+
+
+@contextmanager
+def _arm_progress(per_arm: int) -> Iterator[Any]:
+    """A progress bar per bench arm; yields the callback told an arm's name per episode."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+        bars: dict[str, Any] = {}
+
+        def tick(arm: str) -> None:
+            if arm not in bars:
+                bars[arm] = progress.add_task(arm, total=per_arm)
+            progress.advance(bars[arm])
+
+        yield tick
+
+
+@app.command(
     "scale",
     epilog="Example: taskforge bench scale --tasks 20 --trials 2 --latency-ms 50 --json  "
     "(Ray runs need the ray extra)",

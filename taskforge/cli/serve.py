@@ -26,13 +26,18 @@ def local(
     port: int = typer.Option(8765, "--port", min=1, max=65535, help="Port on 127.0.0.1."),
     threads: int | None = typer.Option(None, "--threads", min=1, help="CPU threads (all)."),
     n_ctx: int = typer.Option(8192, "--n-ctx", min=512, help="Context window in tokens."),
+    contexts: int = typer.Option(
+        4, "--contexts", min=1, help="llama.cpp contexts, one per prompt stream (KV reuse)."
+    ),
     log: Path | None = typer.Option(None, "--log", help="File for the server's own output."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Serve a GGUF model with tool calls on 127.0.0.1 until interrupted (Ctrl-C)."""
     from taskforge.llm.local import LocalServer, ServerOptions, default_model_path
 
-    options = ServerOptions(model=model or default_model_path(), port=port, n_ctx=n_ctx)
+    options = ServerOptions(
+        model=model or default_model_path(), port=port, n_ctx=n_ctx, contexts=contexts
+    )
     if threads is not None:
         options.threads = threads
     if options.model is not None and not options.model.exists():

@@ -93,6 +93,10 @@ class ServerOptions:
         n_ctx: Context window in tokens (SmolLM2 was trained with 8,192).
         alias: Model name the server answers to.
         seed: Sampling seed of the server.
+        contexts: llama.cpp contexts, one per prompt stream (policy, user, judge, ...): see
+            :mod:`taskforge.llm.context_pool`.
+        prompt_cache: ``contexts`` (the pool), or ``ram``: llama-cpp-python's RAM cache on
+            one context, kept as the baseline of ``taskforge bench local``.
     """
 
     model: Path | None = None
@@ -101,6 +105,8 @@ class ServerOptions:
     n_ctx: int = 8192
     alias: str = MODEL_ALIAS
     seed: int = 0
+    contexts: int = 4
+    prompt_cache: str = "contexts"
 
     def command(self) -> list[str]:
         """The server's command line."""
@@ -109,6 +115,7 @@ class ServerOptions:
             sys.executable, "-m", "taskforge.llm.local_server",
             "--model", str(model), "--alias", self.alias, "--port", str(self.port),
             "--threads", str(self.threads), "--n-ctx", str(self.n_ctx), "--seed", str(self.seed),
+            "--contexts", str(self.contexts), "--prompt-cache", self.prompt_cache,
         ]  # fmt: skip
 
     @property

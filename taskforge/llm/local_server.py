@@ -13,8 +13,10 @@ import contextlib
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, cast
 
+from taskforge.llm.context_pool import ContextPool
 from taskforge.llm.local_chat import (
     CALL_PREFIX,
     STOP,
@@ -122,13 +124,17 @@ def chat_handler(
     seed: int | None = None,
     response_format: dict[str, Any] | None = None,
     model: str | None = None,
+    route: Callable[[str], Any] | None = None,
     **_: Any,
 ) -> dict[str, Any]:
-    """One chat completion in taskforge's format (see :mod:`taskforge.llm.local_chat`)."""
+    """One chat completion in taskforge's format (see :mod:`taskforge.llm.local_chat`).
+
+    ``route`` picks the context that evaluates the prompt (default: ``llama``).
+    """
     offered = tools if tools and tool_choice != "none" else None
-    gen = _Generation(
-        llama, render_prompt(messages, offered), temperature=temperature, top_p=top_p, seed=seed
-    )
+    prompt = render_prompt(messages, offered)
+    target = route(prompt) if route is not None else llama
+    gen = _Generation(target, prompt, temperature=temperature, top_p=top_p, seed=seed)
     budget = max_tokens or 256
     if offered:
         _tool_turn(gen, offered, tool_choice or "auto", budget)
@@ -148,6 +154,21 @@ def chat_handler(
     }  # fmt: skip
 
 
+def pooled_handler(
+    size: int, factory: Callable[[Any], Any] | None = None
+) -> Callable[..., dict[str, Any]]:
+    """:func:`chat_handler` over a :class:`ContextPool` of ``size`` contexts per model
+    (``factory``: how the pool makes a context, default a sibling ``Llama``)."""
+    pools: dict[int, ContextPool] = {}
+
+    def handler(llama: Any, messages: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+        if id(llama) not in pools:
+            pools[id(llama)] = ContextPool(llama, size, factory)
+        return chat_handler(llama, messages, route=pools[id(llama)].pick, **kwargs)
+
+    return handler
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m taskforge.llm.local_server")
     parser.add_argument("--model", required=True, help="GGUF file.")
@@ -156,6 +177,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--n-ctx", type=int, default=8192)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--contexts", type=int, default=4, help="llama.cpp contexts, one per prompt stream."
+    )
+    parser.add_argument(
+        "--prompt-cache", choices=("contexts", "ram"), default="contexts",
+        help="contexts: a pool of --contexts contexts; ram: llama-cpp-python's RAM cache on "
+        "one context (saves and loads the whole state per call; the bench's baseline).",
+    )  # fmt: skip
     return parser
 
 
@@ -167,15 +196,14 @@ def main(argv: list[str] | None = None) -> None:
     from llama_cpp.server.settings import ModelSettings, ServerSettings
 
     args = _parser().parse_args(argv)
+    ram = args.prompt_cache == "ram"
     LlamaChatCompletionHandlerRegistry().register_chat_completion_handler(
-        HANDLER, cast(Any, chat_handler), overwrite=True
+        HANDLER, cast(Any, chat_handler if ram else pooled_handler(args.contexts)), overwrite=True
     )
     model = ModelSettings(
         model=args.model, model_alias=args.alias, chat_format=HANDLER, n_ctx=args.n_ctx,
         n_threads=args.threads, n_threads_batch=args.threads, seed=args.seed,
-        # keep the KV state of recent prompts: policy and user alternate, and every episode
-        # shares the long system prompt
-        cache=True, cache_type="ram", cache_size=1 << 30, verbose=False,
+        cache=ram, cache_type="ram", cache_size=1 << 30, verbose=False,
     )  # fmt: skip
     server = ServerSettings(host="127.0.0.1", port=args.port)
     app = create_app(server_settings=server, model_settings=[model])

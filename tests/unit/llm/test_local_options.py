@@ -27,3 +27,5 @@ def test_the_command_runs_the_packaged_server_on_the_chosen_port(tmp_path: Path)
     assert command[command.index("--port") + 1] == "9123"
     assert command[command.index("--model") + 1] == str(model)
     assert command[command.index("--threads") + 1] == "2"
+    assert command[command.index("--prompt-cache") + 1] == "contexts"
+    assert command[command.index("--contexts") + 1] == "4"
