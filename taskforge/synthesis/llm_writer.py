@@ -5,8 +5,15 @@ requests as facts (records in words, never ids other than order ids) and the dif
 into the wording; the answer is a JSON object with the four fields of tau2's structured user
 instructions, parsed into :class:`~taskforge.contracts.StructuredUserInstructions`. The gold
 actions, lineage and pattern come from the blueprint, as with the template writer; the task's
-lineage names this writer (``llm-writer-v1``) so the verifier also runs its LLM agreement
+lineage names this writer (``llm-writer-v2``) so the verifier also runs its LLM agreement
 check on it.
+
+The model's ``known_info`` is opened with the blueprint's facts in the template writer's words
+(:func:`~taskforge.synthesis.writer.blueprint_facts`: every request, the customer's identity):
+the model writes why the customer calls, what else they know and how they behave, and the
+records the gold actions need are stated whatever it wrote. A 135M model (the local demo's)
+left the identity out of 2 of 4 scenarios, which verification then rejected. The task's notes
+say so (``known_info: blueprint facts``).
 
 The difficulty statements the offline scripted user reacts to (see
 :mod:`taskforge.domains.retail.facts`) are asked for in plain words: that the customer does
@@ -25,10 +32,12 @@ from taskforge.llm.client import LLMClient
 from taskforge.synthesis.blueprints import Blueprint, Request
 from taskforge.synthesis.grounding import CANCEL_WORDS
 from taskforge.synthesis.llm import ask_json, text_field
-from taskforge.synthesis.writer import assemble_task, config_hash
+from taskforge.synthesis.writer import assemble_task, blueprint_facts, config_hash
 
-LLM_WRITER = "llm-writer-v1"
+LLM_WRITER = "llm-writer-v2"
 """Name of this writer in the tasks' lineage (bump it when the prompt changes)."""
+FACTS_NOTE = "known_info: blueprint facts"
+"""Appended to a written task's notes: its known_info opens with the blueprint's facts."""
 PROMPT_PATH = Path(__file__).resolve().parent / "prompts" / "writer.md"
 
 DIFFICULTY: dict[str, str] = {
@@ -156,13 +165,19 @@ class LLMWriter:
             AnswerError: the model gave no usable scenario.
         """
         prompt = render_prompt(bp, self.template)
-        instructions = ask_json(self.client, prompt, parse_instructions, self.seed)
+        written = ask_json(self.client, prompt, parse_instructions, self.seed)
+        known = f"{blueprint_facts(bp, task_id, self.seed)} {written.known_info or ''}".strip()
+        instructions = written.model_copy(update={"known_info": known})
         config = {"writer": LLM_WRITER, "model": self.model, "seed": self.seed}
-        return assemble_task(bp, task_id, instructions, self.name, config_hash(config, bp))
+        task = assemble_task(bp, task_id, instructions, self.name, config_hash(config, bp))
+        assert task.description is not None  # assemble_task always describes the task
+        task.description.notes = f"{task.description.notes}; {FACTS_NOTE}"
+        return task
 
 
 __all__ = [
     "DIFFICULTY",
+    "FACTS_NOTE",
     "LLM_WRITER",
     "SCENARIO_SCHEMA",
     "LLMWriter",

@@ -114,29 +114,38 @@ class TemplateWriter:
         rng = random.Random(f"{WRITER}:{self.seed}:{task_id}")
         instructions = StructuredUserInstructions(
             domain=bp.domain,
-            reason_for_call=self._reason(bp, rng),
+            reason_for_call=_reason(bp, rng),
             known_info=_known(bp),
             unknown_info=_unknown(bp),
             task_instructions=rng.choice(_ENDINGS.get(bp.family, (_DEFAULT_ENDING,))),
         )
         return assemble_task(bp, task_id, instructions, self.name, self._config_hash(bp))
 
-    def _reason(self, bp: Blueprint, rng: random.Random) -> str:
-        kit = get_domain(bp.domain).synthesis_kit()
-        asks = [kit.ask(r, _ref(r, rng), rng) for r in bp.requests]
-        wraps = _WRAPS.get(bp.family, ("You want to {asks}.",))
-        wrap = rng.choice(wraps)
-        status = bp.requests[0].status if bp.requests else ""
-        return wrap.format(
-            ask=asks[0] if asks else "",
-            asks="; then ".join(asks),
-            first=asks[0] if asks else "",
-            rest="; and also ".join(asks[1:]),
-            status=status,
-        )
-
     def _config_hash(self, bp: Blueprint) -> str:
         return config_hash({"writer": WRITER, "seed": self.seed, "family": bp.family}, bp)
+
+
+def blueprint_facts(bp: Blueprint, task_id: str, seed: int = 0) -> str:
+    """The scenario's facts in this writer's words (the same as its task ``task_id`` with
+    ``seed``): every request, then who the customer is and what they keep for when asked."""
+    rng = random.Random(f"{WRITER}:{seed}:{task_id}")
+    return f"{_reason(bp, rng)} {_known(bp)}"
+
+
+def _reason(bp: Blueprint, rng: random.Random) -> str:
+    """What the customer asks for, every request in order, in one of the family's wordings."""
+    kit = get_domain(bp.domain).synthesis_kit()
+    asks = [kit.ask(r, _ref(r, rng), rng) for r in bp.requests]
+    wraps = _WRAPS.get(bp.family, ("You want to {asks}.",))
+    wrap = rng.choice(wraps)
+    status = bp.requests[0].status if bp.requests else ""
+    return wrap.format(
+        ask=asks[0] if asks else "",
+        asks="; then ".join(asks),
+        first=asks[0] if asks else "",
+        rest="; and also ".join(asks[1:]),
+        status=status,
+    )
 
 
 def config_hash(config: dict[str, object], bp: Blueprint) -> str:
@@ -218,4 +227,11 @@ def _ref(request: Request, rng: random.Random) -> str:
     return template.format(status=request.status, hint=request.order_hint, oid=request.order_id)
 
 
-__all__ = ["PURPOSES", "WRITER", "TemplateWriter", "assemble_task", "config_hash"]
+__all__ = [
+    "PURPOSES",
+    "WRITER",
+    "TemplateWriter",
+    "assemble_task",
+    "blueprint_facts",
+    "config_hash",
+]

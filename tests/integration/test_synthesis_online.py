@@ -23,8 +23,9 @@ from taskforge.llm import LLMClient, RoleConfig
 from taskforge.synthesis.agreement import AgreementCheck
 from taskforge.synthesis.blueprints import sample_blueprints
 from taskforge.synthesis.llm import AnswerError
-from taskforge.synthesis.llm_writer import LLM_WRITER, LLMWriter
-from taskforge.synthesis.verify import verify_task
+from taskforge.synthesis.llm_writer import FACTS_NOTE, LLM_WRITER, LLMWriter
+from taskforge.synthesis.verify import targets_identified, verify_task
+from taskforge.synthesis.writer import blueprint_facts
 from tests.fake_openai_server import FakeOpenAIServer, text_reply, tool_call_reply
 
 DOM = get_domain("retail")
@@ -110,6 +111,29 @@ def _script(db: Database, agree: bool = True) -> Any:
 
 
 # -- the tests ---------------------------------------------------------------------------------
+
+
+def test_a_scenario_without_identity_still_states_the_blueprints_facts(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a 135M writer does: a real sentence, no customer, no order; the task is complete."""
+    [bp] = sample_blueprints(db, "multi_order", 1, 0)
+    vague = {
+        "reason_for_call": "You want to cancel something you bought.",
+        "known_info": "You like the store.",
+        "unknown_info": "",
+        "task_instructions": "Be polite and end the call when it is done.",
+    }
+    with FakeOpenAIServer([text_reply(json.dumps(vague))]) as server:
+        task = LLMWriter(_client(server.url, monkeypatch, "writer")).write(bp, "t0")
+    known = task.user_scenario.instructions.known_info  # type: ignore[union-attr]
+    assert known == f"{blueprint_facts(bp, 't0')} You like the store."
+    assert task.description is not None and task.description.notes.endswith(FACTS_NOTE)  # type: ignore[union-attr]
+    assert targets_identified(task, DOM.toolkit_cls, db) == []
+    assert task.user_scenario.instructions.reason_for_call == vague["reason_for_call"]  # type: ignore[union-attr]
+    anonymous = task.model_copy(deep=True)
+    anonymous.user_scenario.instructions.known_info = "You like the store."  # type: ignore[union-attr]
+    assert targets_identified(anonymous, DOM.toolkit_cls, db)  # without the facts: rejected
 
 
 def test_writer_retries_an_invalid_answer_then_parses_the_scenario(
