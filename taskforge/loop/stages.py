@@ -42,8 +42,10 @@ def rollout(ctx: LoopContext, round_: int) -> dict[str, Any]:
         )  # fmt: skip
         bar = ctx.progress
         if bar is None:
-            return run_rollout(request)
-        return run_rollout(request, on_start=bar.start, on_episode=bar.step)
+            return run_rollout(request, executor=ctx.executor())
+        return run_rollout(
+            request, on_start=bar.start, on_episode=bar.step, executor=ctx.executor()
+        )
 
 
 @contextmanager
@@ -178,7 +180,6 @@ def verify(ctx: LoopContext, round_: int) -> dict[str, Any]:
     """Certify the targeted tasks again from the stored file alone, on a freshly loaded DB,
     and store every verdict in the warehouse ``verifications`` table. The tasks are verified
     on the config's ``executor``."""
-    from taskforge.executors import open_executor
     from taskforge.synthesis.records import store_verdicts
     from taskforge.synthesis.verify_batch import verify_on
     from taskforge.warehouse import Warehouse
@@ -186,8 +187,7 @@ def verify(ctx: LoopContext, round_: int) -> dict[str, Any]:
     tasks = load_tasks(Path(ctx.output(round_, "synthesize")["tasks_file"]))
     db = ctx.domain.load_db(ctx.db_path)
     config, seed = ctx.config.llm_config, ctx.config.seed
-    with open_executor(ctx.config.executor) as executor:  # the loop's, as for the rollout
-        verdicts = verify_on(executor, tasks, ctx.config.domain, db, config, seed)
+    verdicts = verify_on(ctx.executor(), tasks, ctx.config.domain, db, config, seed)
     with Warehouse.open(ctx.warehouse) as wh:
         store_verdicts(wh, list(zip(tasks, verdicts, strict=True)), ctx.config.domain)
     failed = {v.task_id: v.reasons for v in verdicts if not v.accepted}
