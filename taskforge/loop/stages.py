@@ -80,6 +80,7 @@ def mine(ctx: LoopContext, round_: int) -> dict[str, Any]:
                 labeler=settings.labeler,
                 min_cluster_size=settings.min_cluster_size,
                 llm_config=ctx.config.llm_config,
+                executor=ctx.executor(),
             )
             config = {"loop_id": ctx.loop_id, "round": round_}
             result = run_mine(wh, stages, [run_id], round_, config=config, progress=ctx.progress)
