@@ -129,6 +129,9 @@ def synthesize(ctx: LoopContext, round_: int) -> dict[str, Any]:
         writer=roles.writer,
         explorer=roles.explorer,
         agreement=roles.agreement,
+        executor=ctx.executor(),
+        domain=ctx.config.domain,
+        config_path=ctx.config.llm_config,
     )
     patterns_of = ctx.domain.synthesis_kit().FAMILY_PATTERNS
     by_pattern = {patterns_of[family]: mined for family, mined in targets.items()}
