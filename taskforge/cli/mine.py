@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, WAREHOUSE_OPTION, console, emit_json
+from taskforge.cli.executor_options import EXECUTOR_OPTION, RAY_ADDRESS_OPTION, WORKERS_OPTION
 
 
 def mine(
@@ -25,19 +26,28 @@ def mine(
     warehouse: Path | None = WAREHOUSE_OPTION,
     domain: str = DOMAIN_OPTION,
     as_json: bool = JSON_OPTION,
+    executor: str = EXECUTOR_OPTION,
+    ray_address: str | None = RAY_ADDRESS_OPTION,
+    workers: int = WORKERS_OPTION,
 ) -> None:
-    """Explain every failure, cluster the explanations and store a new taxonomy version."""
+    """Explain every failure, cluster the explanations and store a new taxonomy version.
+
+    With ``--executor ray`` the judging and embedding run in chunks on a Ray cluster (the
+    same taxonomy as locally).
+    """
     from taskforge.domains import get_domain
     from taskforge.env.evaluator import Evaluator
+    from taskforge.executors import executor_settings, open_executor
     from taskforge.mining.pipeline import mine as run_mining
     from taskforge.mining.stages import build_stages
     from taskforge.warehouse import Warehouse
 
     dom = get_domain(domain)
     evaluator = Evaluator(dom.toolkit_cls, dom.load_db(db_path)) if db_path else None
-    with Warehouse.open(warehouse) as wh:
+    settings = executor_settings(executor, ray_address, workers)
+    with open_executor(settings) as ex, Warehouse.open(warehouse) as wh:
         stages = build_stages(
-            wh, dom.toolkit_cls, judge, embedder, labeler, min_cluster_size, config
+            wh, dom.toolkit_cls, judge, embedder, labeler, min_cluster_size, config, ex
         )
         with console.status("mining: judging, embedding, clustering, labeling"):
             result = run_mining(

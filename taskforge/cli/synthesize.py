@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, console, emit_json
+from taskforge.cli.executor_options import EXECUTOR_OPTION, RAY_ADDRESS_OPTION, WORKERS_OPTION
 from taskforge.contracts.io import write_tasks
 from taskforge.errors import DataError
 
@@ -51,10 +52,18 @@ def synthesize(
     ),
     domain: str = DOMAIN_OPTION,
     as_json: bool = JSON_OPTION,
+    executor: str = EXECUTOR_OPTION,
+    ray_address: str | None = RAY_ADDRESS_OPTION,
+    workers: int = WORKERS_OPTION,
 ) -> None:
-    """Sample grounded situations per family, write them, verify, deduplicate; keep the rest."""
+    """Sample grounded situations per family, write them, verify, deduplicate; keep the rest.
+
+    With ``--executor ray`` the candidates are verified in chunks on a Ray cluster (the same
+    accepted tasks and certificates as locally).
+    """
     from taskforge.contracts.io import load_tasks
     from taskforge.domains import get_domain
+    from taskforge.executors import executor_settings, open_executor
     from taskforge.registry import build
     from taskforge.synthesis.llm import roles_from_file
     from taskforge.synthesis.synthesize import synthesize as run
@@ -63,19 +72,24 @@ def synthesize(
     chosen = choose_families(dom, patterns, families, all_families)
     db = dom.load_db(db_path)
     roles = roles_from_file(config, seed)
-    report = run(
-        db,
-        dom.toolkit_cls,
-        chosen,
-        n,
-        seed,
-        build("embedder", embedder),
-        load_tasks(reference_tasks) if reference_tasks else (),
-        dom.load_db(reference_db) if reference_db else None,
-        writer=roles.writer,
-        explorer=roles.explorer,
-        agreement=roles.agreement,
-    )
+    settings = executor_settings(executor, ray_address, workers)
+    with open_executor(settings) as ex:
+        report = run(
+            db,
+            dom.toolkit_cls,
+            chosen,
+            n,
+            seed,
+            build("embedder", embedder),
+            load_tasks(reference_tasks) if reference_tasks else (),
+            dom.load_db(reference_db) if reference_db else None,
+            writer=roles.writer,
+            explorer=roles.explorer,
+            agreement=roles.agreement,
+            executor=ex,
+            domain=domain,
+            config_path=config,
+        )
     write_tasks(out, report.accepted)
     if rejected_path is not None:
         write_tasks(rejected_path, report.rejected_tasks())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from taskforge.contracts.loop import LoopConfig
 from taskforge.contracts.pool import PoolMode
@@ -13,6 +13,9 @@ from taskforge.domains import Domain, get_domain
 from taskforge.env.db import Database
 from taskforge.errors import DataError
 from taskforge.warehouse.keys import content_key
+
+if TYPE_CHECKING:
+    from taskforge.executors import Executor
 
 
 def config_hash(config: LoopConfig) -> str:
@@ -42,6 +45,22 @@ class LoopContext:
     out: Path
     outputs: dict[tuple[int, str], dict[str, Any]] = field(default_factory=dict)
     progress: StageProgress | None = None
+    _executor: Executor | None = field(default=None, repr=False)
+
+    def executor(self) -> Executor:
+        """The round's executor, opened by the first stage that asks (one Ray cluster a
+        round, shared by its rollout, mine, synthesize and verify); see :meth:`close_executor`."""
+        if self._executor is None:
+            from taskforge.executors import build_executor
+
+            self._executor = build_executor(self.config.executor)
+        return self._executor
+
+    def close_executor(self) -> None:
+        """Close the round's executor if a stage opened it (a local cluster is shut down)."""
+        if self._executor is not None:
+            executor, self._executor = self._executor, None
+            executor.close()
 
     @cached_property
     def config_hash(self) -> str:

@@ -48,8 +48,11 @@ def run_loop(
     ctx = LoopContext(config=config, warehouse=warehouse, out=out, progress=progress)
     _stage(ctx, 0, "pool", stages.pool, on_event)
     for round_ in range(1, config.rounds + 1):
-        for name, stage in ROUND_STAGES:
-            _stage(ctx, round_, name, stage, on_event)
+        try:
+            for name, stage in ROUND_STAGES:
+                _stage(ctx, round_, name, stage, on_event)
+        finally:
+            ctx.close_executor()  # one cluster a round, shut down at its end
     return summarise(ctx)
 
 

@@ -42,8 +42,10 @@ def rollout(ctx: LoopContext, round_: int) -> dict[str, Any]:
         )  # fmt: skip
         bar = ctx.progress
         if bar is None:
-            return run_rollout(request)
-        return run_rollout(request, on_start=bar.start, on_episode=bar.step)
+            return run_rollout(request, executor=ctx.executor())
+        return run_rollout(
+            request, on_start=bar.start, on_episode=bar.step, executor=ctx.executor()
+        )
 
 
 @contextmanager
@@ -78,6 +80,7 @@ def mine(ctx: LoopContext, round_: int) -> dict[str, Any]:
                 labeler=settings.labeler,
                 min_cluster_size=settings.min_cluster_size,
                 llm_config=ctx.config.llm_config,
+                executor=ctx.executor(),
             )
             config = {"loop_id": ctx.loop_id, "round": round_}
             result = run_mine(wh, stages, [run_id], round_, config=config, progress=ctx.progress)
@@ -126,6 +129,9 @@ def synthesize(ctx: LoopContext, round_: int) -> dict[str, Any]:
         writer=roles.writer,
         explorer=roles.explorer,
         agreement=roles.agreement,
+        executor=ctx.executor(),
+        domain=ctx.config.domain,
+        config_path=ctx.config.llm_config,
     )
     patterns_of = ctx.domain.synthesis_kit().FAMILY_PATTERNS
     by_pattern = {patterns_of[family]: mined for family, mined in targets.items()}
@@ -178,7 +184,6 @@ def verify(ctx: LoopContext, round_: int) -> dict[str, Any]:
     """Certify the targeted tasks again from the stored file alone, on a freshly loaded DB,
     and store every verdict in the warehouse ``verifications`` table. The tasks are verified
     on the config's ``executor``."""
-    from taskforge.executors import open_executor
     from taskforge.synthesis.records import store_verdicts
     from taskforge.synthesis.verify_batch import verify_on
     from taskforge.warehouse import Warehouse
@@ -186,8 +191,7 @@ def verify(ctx: LoopContext, round_: int) -> dict[str, Any]:
     tasks = load_tasks(Path(ctx.output(round_, "synthesize")["tasks_file"]))
     db = ctx.domain.load_db(ctx.db_path)
     config, seed = ctx.config.llm_config, ctx.config.seed
-    with open_executor(ctx.config.executor) as executor:  # the loop's, as for the rollout
-        verdicts = verify_on(executor, tasks, ctx.config.domain, db, config, seed)
+    verdicts = verify_on(ctx.executor(), tasks, ctx.config.domain, db, config, seed)
     with Warehouse.open(ctx.warehouse) as wh:
         store_verdicts(wh, list(zip(tasks, verdicts, strict=True)), ctx.config.domain)
     failed = {v.task_id: v.reasons for v in verdicts if not v.accepted}

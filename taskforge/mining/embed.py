@@ -141,6 +141,10 @@ class SentenceTransformerEmbedder:
         self.dim = dim
         self._model: Any = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the loaded model (a Ray worker loads its own)."""
+        return {**self.__dict__, "_model": None}
+
     @property
     def model(self) -> Any:
         """The loaded ``SentenceTransformer`` (imports torch on first access)."""

@@ -55,6 +55,8 @@ class MiningStages:
     clusterer: Any
     labeler: Any
     structured_weight: float = 1.0
+    executor: Any = None
+    """Where the judge runs (an :class:`~taskforge.executors.Executor`; None: here)."""
 
 
 @dataclass
@@ -110,6 +112,12 @@ def judge_all(
     tasks = load_tasks_by_uid(wh, sorted({task for _, task in pairs}))
     if progress is not None:
         progress.start(len(pairs), "judging failures")
+    executor = stages.executor
+    if executor is not None and not executor.in_process:
+        from taskforge.mining.fanout import judge_on
+
+        items = [_judge_item(trajectories, tasks, uid, t, evaluator) for uid, t in pairs]
+        return judge_on(executor, stages.judge, items, _steps(progress))
     out = []
     for uid, task_uid in pairs:
         traj, task = trajectories[uid], tasks[task_uid]
@@ -117,6 +125,25 @@ def judge_all(
         if progress is not None:
             progress.step()
     return out
+
+
+def _judge_item(
+    trajectories: dict[str, Trajectory],
+    tasks: dict[str, Task],
+    uid: str,
+    task_uid: str,
+    evaluator: Evaluator | None,
+) -> tuple[Task, Trajectory, Any, str]:
+    """What a worker needs to judge one failure (its reward re-scored here if need be)."""
+    traj, task = trajectories[uid], tasks[task_uid]
+    return task, traj, _reward(traj, task, evaluator), uid
+
+
+def _steps(progress: Any) -> Any:
+    """A callback stepping ``progress`` once per judged failure of a finished chunk."""
+    if progress is None:
+        return None
+    return lambda n: [progress.step() for _ in range(n)]
 
 
 def _reward(traj: Trajectory, task: Task, evaluator: Evaluator | None) -> Any:

@@ -19,8 +19,13 @@ def build_stages(
     labeler: str = "keywords",
     min_cluster_size: int = 10,
     llm_config: Path | None = None,
+    executor: Any = None,
 ) -> MiningStages:
-    """The stages of a mining run; LLM stages get their role's client from the LLM config."""
+    """The stages of a mining run; LLM stages get their role's client from the LLM config.
+
+    With an ``executor`` that leaves the process (Ray), the judge and the embedder run in
+    chunks on it (see :mod:`taskforge.mining.fanout`); the embedding cache stays here.
+    """
     from taskforge.mining.embed import CachedEmbedder
 
     clients = _clients(llm_config) if "llm" in (judge, labeler) else {}
@@ -36,11 +41,17 @@ def build_stages(
         if labeler == "llm"
         else build("labeler", labeler)
     )
+    inner = build("embedder", embedder)
+    if executor is not None and not executor.in_process:
+        from taskforge.mining.fanout import ExecutorEmbedder
+
+        inner = ExecutorEmbedder(inner, executor)
     return MiningStages(
         judge=judge_obj,
-        embedder=CachedEmbedder(build("embedder", embedder), wh),
+        embedder=CachedEmbedder(inner, wh),
         clusterer=build("clusterer", "hdbscan", min_cluster_size=min_cluster_size),
         labeler=labeler_obj,
+        executor=executor,
     )
 
 

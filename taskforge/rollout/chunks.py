@@ -105,8 +105,10 @@ def play_chunks(
         return local, 0
     folder = chunk_folder(plan)
     seal_orphans(plan, folder)
+    landed = landed_pairs(request.warehouse, plan.run.run_id)
 
     def land(files: list[Path]) -> None:
+        files = [f for f in files if drop_landed(f, plan.run.run_id, landed)]
         if files:
             ingest_paths(request.warehouse, get_adapter("jsonl"), files)
 
@@ -121,6 +123,59 @@ def play_chunks(
     if left:
         raise DataError(f"{folder}: {len(left)} episodes missing after every chunk finished")
     return folder, len(todo)
+
+
+def landed_pairs(warehouse: Path | None, run_id: str) -> dict[tuple[str, int], str]:
+    """The run's (task id, trial) pairs the warehouse holds, each with its episode's key."""
+    from taskforge.warehouse import Warehouse
+
+    if warehouse is None or not warehouse.exists():
+        return {}
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        rows = wh.query(
+            "SELECT task_id, trial, traj_uid FROM trajectories WHERE run_id = ?", [run_id]
+        ).rows()
+    return {(str(task_id), int(trial)): uid for task_id, trial, uid in rows}
+
+
+def drop_landed(shard: Path, run_id: str, landed: dict[tuple[str, int], str]) -> bool:
+    """Cut from a shard the episodes of pairs another episode already landed, then mark its
+    own landed; returns whether the shard still has something to land.
+
+    A shard landed again lands as itself (same content keys, nothing stored twice). A pair
+    that a retried worker played a second time, into another shard, keeps its first episode:
+    the second is cut from its shard (rewritten atomically), so each (task, trial) of a run
+    is stored once however its shards are landed.
+    """
+    kept: list[bytes] = []
+    mine: dict[tuple[str, int], str] = {}
+    cut = 0
+    for line in shard.read_bytes().splitlines(keepends=True):
+        episode = _episode_key(line, run_id)
+        if episode is not None:
+            pair, uid = episode
+            if landed.get(pair, uid) != uid or mine.get(pair, uid) != uid:
+                cut += 1
+                continue
+            mine[pair] = uid
+        kept.append(line)
+    if cut:
+        tmp = shard.with_name(f".{shard.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(b"".join(kept))
+        os.replace(tmp, shard)
+    landed.update(mine)
+    return bool(mine) or not cut
+
+
+def _episode_key(line: bytes, run_id: str) -> tuple[tuple[str, int], str] | None:
+    """The (task id, trial) and content key of an episode line of the run; None otherwise."""
+    from taskforge.warehouse.rows import trajectory_uid
+
+    record = orjson.loads(line)
+    if record.get("type") != "trajectory" or record.get("run_id") != run_id:
+        return None
+    traj = record["trajectory"]
+    return (str(traj["task_id"]), int(traj["trial"])), trajectory_uid(run_id, traj)
 
 
 def missing_pairs(plan: RolloutPlan, folder: Path) -> list[tuple[str, int]]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from taskforge.contracts import Task
 from taskforge.env.db import Database
@@ -19,6 +20,9 @@ from taskforge.env.toolkit import Toolkit
 from taskforge.synthesis.blueprints import Blueprint
 from taskforge.synthesis.dedup import deduplicate, shared_entities
 from taskforge.synthesis.verify import AgreementChecker, Verdict, verify_task
+
+if TYPE_CHECKING:
+    from taskforge.executors import Executor
 
 
 class Writer(Protocol):
@@ -101,6 +105,9 @@ def synthesize(
     writer: Writer | None = None,
     explorer: BlueprintSource | None = None,
     agreement: AgreementChecker | None = None,
+    executor: Executor | None = None,
+    domain: str | None = None,
+    config_path: Path | None = None,
 ) -> SynthesisReport:
     """Sample (or explore), write, verify and deduplicate ``n`` candidates per family.
 
@@ -116,6 +123,11 @@ def synthesize(
         writer: Words the blueprints (default: the template writer).
         explorer: Finds the blueprints (default: the samplers).
         agreement: LLM check of LLM-written scenarios (see :func:`verify_task`).
+        executor: Where the candidates are verified; one that leaves the process (Ray)
+            verifies them in chunks (see :mod:`taskforge.synthesis.verify_batch`), which needs
+            ``domain`` and the LLM config its workers build the agreement check from.
+        domain: The domain's name (for workers).
+        config_path: The LLM config of ``agreement`` (for workers; None: stored checks).
     """
     from taskforge.synthesis.records import dropped
     from taskforge.synthesis.writer import TemplateWriter
@@ -124,19 +136,22 @@ def synthesize(
         _check_disjoint(db, reference_db)
     report = SynthesisReport()
     words: Writer = writer or TemplateWriter(seed)
-    evaluator, certified, family_of = Evaluator(toolkit_cls, db), [], {}
+    written, family_of = [], {}
     for family in families:
         counts = report.per_family.setdefault(family, {"sampled": 0, "accepted": 0})
         for i, blueprint in enumerate(_blueprints(db, family, n, seed, explorer)):
             counts["sampled"] += 1
             task = _write(words, blueprint, f"{family}_{seed}_{i:03d}", report)
-            if task is None:
-                continue
-            family_of[task.id] = family
-            verdict = verify_task(task, toolkit_cls, db, evaluator, agreement)
-            report.verdicts.append((task, verdict))
-            if verdict.accepted:
-                certified.append(task.model_copy(update={"certificate": verdict.certificate}))
+            if task is not None:
+                written.append(task)
+                family_of[task.id] = family
+    verdicts = _verify(written, toolkit_cls, db, agreement, executor, domain, config_path, seed)
+    report.verdicts += list(zip(written, verdicts, strict=True))
+    certified = [
+        t.model_copy(update={"certificate": v.certificate})
+        for t, v in report.verdicts
+        if v.accepted
+    ]
     kept = deduplicate(certified, embedder, reference=reference_tasks)
     by_id = {t.id: t for t in certified}
     report.verdicts += [(by_id[tid], dropped(by_id[tid], why)) for tid, why in kept.dropped]
@@ -144,6 +159,28 @@ def synthesize(
     for task in kept.kept:
         report.per_family[family_of[task.id]]["accepted"] += 1
     return report
+
+
+def _verify(
+    tasks: list[Task],
+    toolkit_cls: type[Toolkit],
+    db: Database,
+    agreement: AgreementChecker | None,
+    executor: Executor | None,
+    domain: str | None,
+    config_path: Path | None,
+    seed: int,
+) -> list[Verdict]:
+    """The verdict of every written candidate, in order: here, or on the executor."""
+    if executor is None or executor.in_process:
+        evaluator = Evaluator(toolkit_cls, db)
+        return [verify_task(t, toolkit_cls, db, evaluator, agreement) for t in tasks]
+    from taskforge.errors import DataError
+    from taskforge.synthesis.verify_batch import verify_on
+
+    if domain is None:
+        raise DataError(f"executor {executor.name}: synthesis needs the domain's name")
+    return verify_on(executor, tasks, domain, db, config_path, seed, agreement)
 
 
 def _blueprints(

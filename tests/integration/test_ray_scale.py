@@ -54,3 +54,13 @@ def test_bench_scale_measures_local_and_ray_on_one_rollout(cluster: None) -> Non
     assert set(report["ratio_vs_local"]) == {"ray_1", "ray_2"}
     landing = report["landing"]
     assert landing["episodes"] == 4 and landing["shards"] == 4 and landing["episodes_per_s"] > 0
+
+
+def test_synthesis_on_ray_accepts_and_certifies_what_local_does(
+    cluster: None, tmp_path: Path
+) -> None:
+    args = ["synthesize", "--all", "--n", "6", "--seed", "4", "--embedder", "hashing"]
+    local = _json(*args, "--out", str(tmp_path / "local.json"))
+    on_ray = _json(*args, "--executor", "ray", "--workers", "2", "--out", str(tmp_path / "r.json"))
+    assert {**on_ray, "out": None} == {**local, "out": None} and local["n_accepted"] > 0
+    assert (tmp_path / "r.json").read_bytes() == (tmp_path / "local.json").read_bytes()

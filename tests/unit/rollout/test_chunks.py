@@ -157,3 +157,57 @@ def test_a_chunk_refuses_another_db(tmp_path: Path, whole: dict[str, Any]) -> No
     job = ChunkJob(_request(tmp_path), run, [], [], tmp_path / "c", "chunk-x")
     with pytest.raises(Exception, match="not the DB that run"):
         play_chunk(job)
+
+
+def _counts(warehouse: Path) -> tuple[int, int, int]:
+    """Trajectories, distinct (task, trial) pairs, and messages in a warehouse."""
+    with Warehouse.open(warehouse, read_only=True) as wh:
+        return (
+            wh.scalar("SELECT count(*) FROM trajectories"),
+            wh.scalar("SELECT count(DISTINCT (task_id, trial)) FROM trajectories"),
+            wh.scalar("SELECT count(*) FROM messages"),
+        )
+
+
+def test_a_shard_folder_landed_again_stores_nothing_twice(
+    tmp_path: Path, whole: dict[str, Any]
+) -> None:
+    from taskforge.warehouse import get_adapter, ingest_paths
+
+    folder = Path(whole["shard"])
+    before = {f.name: f.read_bytes() for f in folder.glob("*.jsonl")}
+    counts = _counts(Path(whole["warehouse"]))
+    assert counts[:2] == (6, 6)
+    ingest_paths(Path(whole["warehouse"]), get_adapter("jsonl"), sorted(folder.glob("*.jsonl")))
+    again = run_rollout(_request(folder.parent.parent), executor=_Chunked())  # lands the folder
+    assert again["episodes_played"] == 0 and _counts(Path(whole["warehouse"])) == counts
+    assert {f.name: f.read_bytes() for f in folder.glob("*.jsonl")} == before  # left whole
+
+
+def test_a_retried_workers_second_shard_of_the_same_episodes_lands_once(
+    tmp_path: Path, whole: dict[str, Any]
+) -> None:
+    import shutil
+
+    run_id = whole["run_id"]
+    out = tmp_path / "b" / "r" / run_id
+    shutil.copytree(Path(whole["shard"]), out)
+    first = sorted(out.glob("chunk-*.jsonl"))[0]
+    header, episodes = _lines(first)
+    replayed = [_replayed(line) for line in episodes]  # the same pairs played again later
+    (out / "chunk-0-retry.jsonl").write_bytes(b"".join(header) + b"".join(replayed))
+    result = run_rollout(_request(tmp_path / "b"), executor=_Chunked())
+    assert result["episodes_played"] == 0
+    counts = _counts(tmp_path / "b" / "w.duckdb")
+    assert counts == _counts(Path(whole["warehouse"])) and counts[:2] == (6, 6)
+    again = run_rollout(_request(tmp_path / "b"), executor=_Chunked())  # and landed again
+    assert again["episodes_played"] == 0 and _counts(tmp_path / "b" / "w.duckdb") == counts
+    pairs = [done_pairs(f, run_id) for f in sorted(out.glob("*.jsonl"))]
+    assert sum(len(p) for p in pairs) == 6  # each pair in one shard: the retry's copy was cut
+
+
+def _replayed(line: bytes) -> bytes:
+    """An episode line as a second play of it records it (another start time)."""
+    record = orjson.loads(line)
+    record["trajectory"]["start_time"] = "2030-01-01T00:00:00"
+    return orjson.dumps(record) + b"\n"

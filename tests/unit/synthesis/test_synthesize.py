@@ -54,3 +54,22 @@ def test_cli_writes_certified_tasks_and_guards_contamination(tmp_path: Path) -> 
     bundled = str(get_domain("retail").default_db_path)
     clash = CliRunner().invoke(app, [*args, "--reference-db", bundled])
     assert clash.exit_code == 2 and "shares entities" in json.loads(clash.stdout)["error"]
+
+
+def test_synthesis_verified_on_an_executor_keeps_what_one_pass_keeps() -> None:
+    from tests.unit.synthesis.test_verify_batch import PickledExecutor
+
+    dom = get_domain("retail")
+    db = dom.load_db()
+    families = ["multi_order", "multi_write", "variant_selection"]
+    local = synthesize(db, dom.toolkit_cls, families, 5, 2, HashingEmbedder())
+    executor = PickledExecutor(workers=2)
+    fanned = synthesize(
+        db, dom.toolkit_cls, families, 5, 2, HashingEmbedder(), executor=executor, domain="retail"
+    )
+    assert len(executor.seen) == 4  # the candidates went out in 2 chunks a worker
+    assert fanned.accepted and [t.model_dump() for t in fanned.accepted] == [
+        t.model_dump() for t in local.accepted
+    ]
+    assert fanned.summary() == local.summary()
+    assert fanned.verdicts == local.verdicts  # every verdict, reason and certificate
