@@ -27,6 +27,7 @@ DOMAIN = Domain(
     policy_path=_HERE / "policy.md",
     default_db_path=BUNDLED_DB,
     generator="taskforge.domains.airline.generate",
+    scripted="taskforge.domains.airline.scripted",
 )
 
 __all__ = ["BUNDLED_DB", "DOMAIN", "AirlineDB", "AirlineDatabase", "AirlineTools"]
