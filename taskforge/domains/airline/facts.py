@@ -34,7 +34,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "update_reservation_passengers",
-        re.compile(rf"On {_RES}, please replace passenger (\w+) (\w+) with (\w+) (\w+), born ([\d-]+)"),
+        re.compile(
+            rf"On {_RES}, please replace passenger (\w+) (\w+) with (\w+) (\w+), born ([\d-]+)"
+        ),
     ),
     (INFO_KIND, re.compile(rf"pay in total for {_RES}")),
 )
@@ -80,12 +82,17 @@ def request_text(request: Request) -> str:
         return f"I want to cancel my reservation {rid}."
     if kind == "update_reservation_baggages" and request.bags:
         total, paid = request.bags
-        return f"Please set the bags on reservation {rid}: {total} checked bags in total, {paid} of them paid.{pay}"
+        counts = f"{total} checked bags in total, {paid} of them paid"
+        return f"Please set the bags on reservation {rid}: {counts}.{pay}"
     if kind == "update_reservation_flights" and request.cabin:
-        return f"I want to change the cabin of reservation {rid} to {CABIN_WORDS[request.cabin]}.{pay}"
+        return (
+            f"I want to change the cabin of reservation {rid} to {CABIN_WORDS[request.cabin]}.{pay}"
+        )
     if kind == "update_reservation_flights" and request.old_flight and request.new_flight:
         (f1, d1), (f2, d2) = request.old_flight, request.new_flight
-        return f"Please move reservation {rid} from flight {f1} on {d1} to flight {f2} on {d2}.{pay}"
+        return (
+            f"Please move reservation {rid} from flight {f1} on {d1} to flight {f2} on {d2}.{pay}"
+        )
     if kind == "update_reservation_passengers" and request.old_passenger and request.new_passenger:
         new = request.new_passenger
         old = " ".join(request.old_passenger)
@@ -150,7 +157,9 @@ def derive_facts(task: Task, db: Database) -> UserFacts:
     """The user's facts for a seed task: from its gold actions and the DB it starts on."""
     actions = task.gold_actions()
     user_id = next(str(a.arguments["user_id"]) for a in actions if "user_id" in a.arguments)
-    rid = next(str(a.arguments["reservation_id"]) for a in actions if "reservation_id" in a.arguments)
+    rid = next(
+        str(a.arguments["reservation_id"]) for a in actions if "reservation_id" in a.arguments
+    )
     last = actions[-1]
     reservation = db.tables["reservations"][rid]
     return UserFacts(user_id, _request_of(last.name, dict(last.arguments), reservation))
@@ -167,11 +176,21 @@ def _request_of(name: str, args: dict[str, Any], reservation: Record) -> Request
             return Request(name, rid, cabin=args["cabin"], payment_id=payment)
         old = {(f["flight_number"], f["date"]) for f in reservation["flights"]}
         new = [(f["flight_number"], f["date"]) for f in args["flights"]]
-        gone = [(f["flight_number"], f["date"]) for f in reservation["flights"] if (f["flight_number"], f["date"]) not in set(new)]
+        gone = [
+            (f["flight_number"], f["date"])
+            for f in reservation["flights"]
+            if (f["flight_number"], f["date"]) not in set(new)
+        ]
         added = [pair for pair in new if pair not in old]
         return Request(name, rid, old_flight=gone[0], new_flight=added[0], payment_id=payment)
     if name == "update_reservation_passengers":
-        index = next(i for i, (a, b) in enumerate(zip(args["passengers"], reservation["passengers"], strict=True)) if a != b)
+        index = next(
+            i
+            for i, (a, b) in enumerate(
+                zip(args["passengers"], reservation["passengers"], strict=True)
+            )
+            if a != b
+        )
         before = reservation["passengers"][index]
         return Request(
             name,

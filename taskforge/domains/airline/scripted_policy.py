@@ -131,7 +131,11 @@ class _Conversation:
     def found(self, name: str, **args: Any) -> Any:
         """The parsed output of the last successful call of ``name`` with ``args``, or None."""
         for call in reversed(self.calls):
-            if call.name == name and call.ok and all(call.args.get(k) == v for k, v in args.items()):
+            if (
+                call.name == name
+                and call.ok
+                and all(call.args.get(k) == v for k, v in args.items())
+            ):
                 return call.data()
         return None
 
@@ -171,7 +175,9 @@ class ScriptedPolicy:
         self._size = 0
         self._key = ""
 
-    def respond(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
+    def respond(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         """The next assistant message: text, or exactly one tool call."""
         conv = _Conversation.parse(messages)
         first = conv.user_texts()[:1]
@@ -213,8 +219,15 @@ class ScriptedPolicy:
         if not ids:
             return _say(ASK_ID)
         if conv.found("get_user_details", user_id=ids[-1]) is None:
-            tried = any(c.name == "get_user_details" and c.args.get("user_id") == ids[-1] for c in conv.calls)
-            return _say(ASK_ID) if tried else _call("get_user_details", {"user_id": ids[-1]}, self._size)
+            tried = any(
+                c.name == "get_user_details" and c.args.get("user_id") == ids[-1]
+                for c in conv.calls
+            )
+            return (
+                _say(ASK_ID)
+                if tried
+                else _call("get_user_details", {"user_id": ids[-1]}, self._size)
+            )
         return None
 
     def _serve(self, conv: _Conversation) -> dict[str, Any]:
@@ -226,24 +239,47 @@ class ScriptedPolicy:
         if reservation is None:
             return _call("get_reservation_details", {"reservation_id": rid}, self._size)
         if request.kind == INFO_KIND:
-            return _say(f"You paid a total of ${total_paid(reservation)} for reservation {rid}. {DONE_PHRASE}")
+            return _say(
+                f"You paid a total of ${total_paid(reservation)} for reservation {rid}. "
+                f"{DONE_PHRASE}"
+            )
         if request.new_flight is not None:
             found = self._search(conv, reservation, request)
             if isinstance(found, dict):
                 return found
         return self._confirm_or_write(conv, request, reservation)
 
-    def _search(self, conv: _Conversation, reservation: dict[str, Any], request: Request) -> dict[str, Any] | list[Any]:
-        old = next((f for f in reservation["flights"] if (f["flight_number"], f["date"]) == request.old_flight), None)
+    def _search(
+        self, conv: _Conversation, reservation: dict[str, Any], request: Request
+    ) -> dict[str, Any] | list[Any]:
+        old = next(
+            (
+                f
+                for f in reservation["flights"]
+                if (f["flight_number"], f["date"]) == request.old_flight
+            ),
+            None,
+        )
         if old is None or request.new_flight is None:
             return []
-        args = {"origin": old["origin"], "destination": old["destination"], "date": request.new_flight[1]}
+        args = {
+            "origin": old["origin"],
+            "destination": old["destination"],
+            "date": request.new_flight[1],
+        }
         found = conv.found("search_direct_flight", **args)
         return _call("search_direct_flight", args, self._size) if found is None else list(found)
 
-    def _confirm_or_write(self, conv: _Conversation, request: Request, reservation: dict[str, Any]) -> dict[str, Any]:
+    def _confirm_or_write(
+        self, conv: _Conversation, request: Request, reservation: dict[str, Any]
+    ) -> dict[str, Any]:
         texts = conv.texts
-        asked = bool(texts) and texts[-1][0] == "user" and len(texts) > 1 and CONFIRM_MARK in texts[-2][1]
+        asked = (
+            bool(texts)
+            and texts[-1][0] == "user"
+            and len(texts) > 1
+            and CONFIRM_MARK in texts[-2][1]
+        )
         salt = json.dumps([request.kind, request.reservation_id, request.new_flight, request.cabin])
         if asked and texts[-1][1].strip().lower().startswith("yes"):
             if self._fires("early_stop", salt):
@@ -254,7 +290,9 @@ class ScriptedPolicy:
             return self._write(conv, replace(request, payment_id=original), reservation, salt)
         return _say(f"To confirm: {_describe(request)} Shall I go ahead? {CONFIRM_MARK}")
 
-    def _write(self, conv: _Conversation, request: Request, reservation: dict[str, Any], salt: str) -> dict[str, Any]:
+    def _write(
+        self, conv: _Conversation, request: Request, reservation: dict[str, Any], salt: str
+    ) -> dict[str, Any]:
         rng = random.Random(f"{self.seed}:{self._key}:{salt}:choice")
         name, args = _write_args(request, reservation)
         if request.payment_id and self._fires("wrong_payment", salt):
@@ -263,7 +301,9 @@ class ScriptedPolicy:
             args["total_baggages"] += 1
             args["nonfree_baggages"] += 1
         if request.cabin and self._fires("wrong_cabin", salt):
-            args["cabin"] = next(c for c in CABIN_WORDS if c not in (request.cabin, reservation["cabin"]))
+            args["cabin"] = next(
+                c for c in CABIN_WORDS if c not in (request.cabin, reservation["cabin"])
+            )
         if request.new_flight and self._fires("wrong_flight", salt):
             _misbook(args, request, self._search(conv, reservation, request), rng)
         if request.new_passenger and self._fires("wrong_passenger", salt):
@@ -275,9 +315,16 @@ def _write_args(request: Request, reservation: dict[str, Any]) -> tuple[str, dic
     rid = request.reservation_id
     if request.kind == "update_reservation_baggages" and request.bags:
         total, paid = request.bags
-        return request.kind, {"reservation_id": rid, "total_baggages": total, "nonfree_baggages": paid, "payment_id": request.payment_id}
+        return request.kind, {
+            "reservation_id": rid,
+            "total_baggages": total,
+            "nonfree_baggages": paid,
+            "payment_id": request.payment_id,
+        }
     if request.kind == "update_reservation_flights":
-        flights = [{"flight_number": f["flight_number"], "date": f["date"]} for f in reservation["flights"]]
+        flights = [
+            {"flight_number": f["flight_number"], "date": f["date"]} for f in reservation["flights"]
+        ]
         if request.new_flight:
             flights = [
                 {"flight_number": request.new_flight[0], "date": request.new_flight[1]}
@@ -286,8 +333,17 @@ def _write_args(request: Request, reservation: dict[str, Any]) -> tuple[str, dic
                 for f in flights
             ]
         cabin = request.cabin or reservation["cabin"]
-        return request.kind, {"reservation_id": rid, "cabin": cabin, "flights": flights, "payment_id": request.payment_id}
-    if request.kind == "update_reservation_passengers" and request.new_passenger and request.old_passenger:
+        return request.kind, {
+            "reservation_id": rid,
+            "cabin": cabin,
+            "flights": flights,
+            "payment_id": request.payment_id,
+        }
+    if (
+        request.kind == "update_reservation_passengers"
+        and request.new_passenger
+        and request.old_passenger
+    ):
         people = [dict(p) for p in reservation["passengers"]]
         for i, p in enumerate(people):
             if (p["first_name"], p["last_name"]) == request.old_passenger:
@@ -297,17 +353,32 @@ def _write_args(request: Request, reservation: dict[str, Any]) -> tuple[str, dic
 
 
 def _other_method(conv: _Conversation, payment_id: str, rng: random.Random) -> str:
-    user = next((c.data() for c in reversed(conv.calls) if c.name == "get_user_details" and c.ok), None) or {}
+    user = (
+        next(
+            (c.data() for c in reversed(conv.calls) if c.name == "get_user_details" and c.ok), None
+        )
+        or {}
+    )
     methods = [m for m in user.get("payment_methods", {}).values() if m["id"] != payment_id]
     certificates = [m["id"] for m in methods if m["source"] == "certificate"]
     others = certificates or [m["id"] for m in methods]
     return str(rng.choice(sorted(others))) if others else payment_id
 
 
-def _misbook(args: dict[str, Any], request: Request, found: dict[str, Any] | list[Any], rng: random.Random) -> None:
+def _misbook(
+    args: dict[str, Any], request: Request, found: dict[str, Any] | list[Any], rng: random.Random
+) -> None:
     assert request.new_flight is not None
     number, day = request.new_flight
-    others = [f["flight_number"] for f in found if isinstance(f, dict) and f.get("flight_number") != number] if isinstance(found, list) else []
+    others = (
+        [
+            f["flight_number"]
+            for f in found
+            if isinstance(f, dict) and f.get("flight_number") != number
+        ]
+        if isinstance(found, list)
+        else []
+    )
     if others:
         wrong = (rng.choice(sorted(others)), day)
     else:
@@ -317,10 +388,14 @@ def _misbook(args: dict[str, Any], request: Request, found: dict[str, Any] | lis
             f["flight_number"], f["date"] = wrong
 
 
-def _mispassenger(args: dict[str, Any], reservation: dict[str, Any], request: Request, rng: random.Random) -> None:
+def _mispassenger(
+    args: dict[str, Any], reservation: dict[str, Any], request: Request, rng: random.Random
+) -> None:
     people = args["passengers"]
     old = [dict(p) for p in reservation["passengers"]]
-    right = next(i for i, p in enumerate(old) if (p["first_name"], p["last_name"]) == request.old_passenger)
+    right = next(
+        i for i, p in enumerate(old) if (p["first_name"], p["last_name"]) == request.old_passenger
+    )
     if len(people) > 1:
         wrong = rng.choice([i for i in range(len(people)) if i != right])
         people[right], people[wrong] = old[right], people[right]
@@ -334,19 +409,26 @@ def _describe(request: Request) -> str:
     if request.kind == "cancel_reservation":
         return f"cancel reservation {rid}."
     if request.bags:
-        return f"reservation {rid} gets {request.bags[0]} checked bags, {request.bags[1]} paid,{pay}."
+        return (
+            f"reservation {rid} gets {request.bags[0]} checked bags, {request.bags[1]} paid,{pay}."
+        )
     if request.cabin:
-        return f"reservation {rid} moves to the {CABIN_WORDS[request.cabin]} cabin,{pay}."
+        cabin = CABIN_WORDS[request.cabin]
+        return f"reservation {rid} moves to the {cabin} cabin,{pay}."
     if request.new_flight:
-        return f"reservation {rid} moves to flight {request.new_flight[0]} on {request.new_flight[1]},{pay}."
+        number, day = request.new_flight
+        return f"reservation {rid} moves to flight {number} on {day},{pay}."
     new = request.new_passenger or {}
-    return f"on reservation {rid}, passenger {new.get('first_name')} {new.get('last_name')}, born {new.get('dob')}."
+    who = f"{new.get('first_name')} {new.get('last_name')}"
+    return f"on reservation {rid}, passenger {who}, born {new.get('dob')}."
 
 
 def _report(call: _Call) -> str:
     if not call.ok:
         return f"I'm sorry, the change could not be made: {call.output}. {DONE_PHRASE}"
-    return f"Done: {call.name.replace('_', ' ')} on reservation {call.args.get('reservation_id')} went through. {DONE_PHRASE}"
+    what = call.name.replace("_", " ")
+    rid = call.args.get("reservation_id")
+    return f"Done: {what} on reservation {rid} went through. {DONE_PHRASE}"
 
 
 def _identical_run(tail: list[_Call]) -> int:

@@ -1,4 +1,4 @@
-"""A scripted Airline user: plays a seed task from its :class:`~taskforge.domains.airline.facts.UserFacts`.
+"""A scripted Airline user: plays a seed task from its ``UserFacts`` (see ``facts``).
 
 An honest, named simulation, not a model; stateless (recomputed from the dialogue, agent view).
 Protocol (shared with :mod:`taskforge.domains.airline.scripted_policy`):
@@ -37,7 +37,9 @@ class ScriptedUser:
 
     def respond(self, messages: list[dict[str, Any]]) -> str:
         """The user's next message given the dialogue so far (agent view)."""
-        spoken = [m for m in messages if m.get("role") in ("user", "assistant") and m.get("content")]
+        spoken = [
+            m for m in messages if m.get("role") in ("user", "assistant") and m.get("content")
+        ]
         rng = random.Random(f"{self.seed}:{len(spoken)}")
         ask = request_text(self.facts.request)
         if not any(m["role"] == "user" for m in spoken):

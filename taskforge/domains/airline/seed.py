@@ -59,7 +59,11 @@ def sample_seed_tasks(db: Database, n: int, seed: int, prefix: str = "seed") -> 
         task = _next_task(db, rng, keys, used, SEED_KINDS[i % len(SEED_KINDS)], f"{prefix}_{i:03d}")
         if task is None:
             raise DataError(f"the DB has records for only {i} independent seed tasks, not {n}")
-        tasks.append(task.model_copy(update={"lineage": Lineage(generator=GENERATOR, config_hash=config_hash)}))
+        tasks.append(
+            task.model_copy(
+                update={"lineage": Lineage(generator=GENERATOR, config_hash=config_hash)}
+            )
+        )
     return tasks
 
 
@@ -71,7 +75,9 @@ def write_seed_tasks(db: Database, path: Path = SEED_FILE) -> list[Task]:
     return tasks
 
 
-def _next_task(db: Database, rng: random.Random, keys: list[str], used: set[str], kind: str, task_id: str) -> Task | None:
+def _next_task(
+    db: Database, rng: random.Random, keys: list[str], used: set[str], kind: str, task_id: str
+) -> Task | None:
     for rid in keys:
         if rid in used:
             continue
@@ -89,36 +95,50 @@ def _next_task(db: Database, rng: random.Random, keys: list[str], used: set[str]
 
 def _to_task(draft: Draft, user_id: str, task_id: str) -> Task:
     request, calls, communicate = draft
-    reads = [("get_user_details", {"user_id": user_id}), ("get_reservation_details", {"reservation_id": request.reservation_id})]
+    reads = [
+        ("get_user_details", {"user_id": user_id}),
+        ("get_reservation_details", {"reservation_id": request.reservation_id}),
+    ]
     instructions = StructuredUserInstructions(
         domain="airline",
         reason_for_call=request_text(request),
         known_info=f"Your user id is {user_id}.",
         task_instructions=_ENDING,
     )
-    actions = [Action(action_id=f"{task_id}_{j}", name=n, arguments=a) for j, (n, a) in enumerate(reads + calls)]
+    actions = [
+        Action(action_id=f"{task_id}_{j}", name=n, arguments=a)
+        for j, (n, a) in enumerate(reads + calls)
+    ]
     return Task(
         id=task_id,
         description=Description(purpose=f"Airline seed request: {request.kind}."),
         user_scenario=UserScenario(instructions=instructions),
         evaluation_criteria=EvaluationCriteria(
-            actions=actions, communicate_info=communicate, reward_basis=[RewardType.DB, RewardType.COMMUNICATE]
+            actions=actions,
+            communicate_info=communicate,
+            reward_basis=[RewardType.DB, RewardType.COMMUNICATE],
         ),
         origin="seed",
     )
 
 
 def _future(reservation: Record) -> bool:
-    return reservation["status"] is None and all(f["date"] > NOW[:10] for f in reservation["flights"])
+    return reservation["status"] is None and all(
+        f["date"] > NOW[:10] for f in reservation["flights"]
+    )
 
 
-def _other_payment(db: Database, reservation: Record, rng: random.Random, amount: int) -> str | None:
+def _other_payment(
+    db: Database, reservation: Record, rng: random.Random, amount: int
+) -> str | None:
     user = db.tables["users"][reservation["user_id"]]
     original = reservation["payment_history"][0]["payment_id"]
     ok = [
         pid
         for pid, m in sorted(user["payment_methods"].items())
-        if pid != original and m["source"] != "certificate" and (m["source"] == "credit_card" or m["amount"] >= amount)
+        if pid != original
+        and m["source"] != "certificate"
+        and (m["source"] == "credit_card" or m["amount"] >= amount)
     ]
     return rng.choice(ok) if ok else None
 
@@ -135,12 +155,21 @@ def _bags(db: Database, r: Record, rng: random.Random) -> Draft | None:
     if not _future(r) or pay is None:
         return None
     total, paid = r["total_baggages"] + 1, r["nonfree_baggages"] + 1
-    args = {"reservation_id": r["reservation_id"], "total_baggages": total, "nonfree_baggages": paid, "payment_id": pay}
-    request = Request("update_reservation_baggages", r["reservation_id"], bags=(total, paid), payment_id=pay)
+    args = {
+        "reservation_id": r["reservation_id"],
+        "total_baggages": total,
+        "nonfree_baggages": paid,
+        "payment_id": pay,
+    }
+    request = Request(
+        "update_reservation_baggages", r["reservation_id"], bags=(total, paid), payment_id=pay
+    )
     return request, [("update_reservation_baggages", args)], []
 
 
-def _flights_call(r: Record, cabin: str, flights: list[tuple[str, str]], pay: str) -> tuple[str, dict[str, Any]]:
+def _flights_call(
+    r: Record, cabin: str, flights: list[tuple[str, str]], pay: str
+) -> tuple[str, dict[str, Any]]:
     args = {
         "reservation_id": r["reservation_id"],
         "cabin": cabin,
@@ -156,7 +185,9 @@ def _cabin(db: Database, r: Record, rng: random.Random) -> Draft | None:
         return None
     cabin = rng.choice([c for c in ("business", "economy") if c != r["cabin"]])
     flights = [(f["flight_number"], f["date"]) for f in r["flights"]]
-    request = Request("update_reservation_flights", r["reservation_id"], cabin=cabin, payment_id=pay)
+    request = Request(
+        "update_reservation_flights", r["reservation_id"], cabin=cabin, payment_id=pay
+    )
     return request, [_flights_call(r, cabin, flights, pay)], []
 
 
@@ -201,7 +232,16 @@ def _passenger(db: Database, r: Record, rng: random.Random) -> Draft | None:
         old_passenger=(old["first_name"], old["last_name"]),
         new_passenger=new,
     )
-    return request, [("update_reservation_passengers", {"reservation_id": r["reservation_id"], "passengers": people})], []
+    return (
+        request,
+        [
+            (
+                "update_reservation_passengers",
+                {"reservation_id": r["reservation_id"], "passengers": people},
+            )
+        ],
+        [],
+    )
 
 
 def _info(db: Database, r: Record, rng: random.Random) -> Draft | None:
