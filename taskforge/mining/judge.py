@@ -21,6 +21,8 @@ wrong_variant      wrong_argument       same tool, order and items; ``new_item_i
 wrong_item         wrong_record         same tool and order; ``item_ids`` differ
 wrong_order        wrong_record         same tool; ``order_id`` differs
 wrong_user         wrong_record         same tool; ``user_id`` differs
+wrong_record       wrong_record         same tool; another record argument differs (a
+                                        domain's hint, e.g. a reservation id)
 wrong_argument     wrong_argument       same tool and record; another argument differs
 skip_confirmation  no_confirmation      the divergent write had no confirmation question (and
                                         is not on a wrong record or variant: those name it)
@@ -458,6 +460,12 @@ _TEMPLATES: dict[str, tuple[FailureCategory, str]] = {
         "wrong_record",
         "Wrong user: the agent applied the change to another user account than the one "
         "it verified. The {tool} call passed user_id {actual} where {expected} was required.",
+    ),
+    "wrong_record": (
+        "wrong_record",
+        "Wrong record: the agent applied the change to another record of the same user than "
+        "the one the user meant. The {tool} call passed {argument} {actual} where {expected} "
+        "was required.",
     ),
     "wrong_argument": (
         "wrong_argument",

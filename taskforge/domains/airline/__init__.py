@@ -1,4 +1,5 @@
-"""tau2-compatible Airline domain: DB model, 14 tools, policy, synthetic DB generator."""
+"""tau2-compatible Airline domain: DB model, 14 tools, policy, synthetic DB generator, seed
+tasks, offline scripted agents, judge hints and bench fixtures."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ DOMAIN = Domain(
     policy_path=_HERE / "policy.md",
     default_db_path=BUNDLED_DB,
     generator="taskforge.domains.airline.generate",
+    scripted="taskforge.domains.airline.scripted",
+    judge_hints="taskforge.domains.airline.judge_hints",
+    bench="taskforge.domains.airline.bench_fixtures",
 )
 
 __all__ = ["BUNDLED_DB", "DOMAIN", "AirlineDB", "AirlineDatabase", "AirlineTools"]
