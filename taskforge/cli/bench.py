@@ -477,8 +477,11 @@ def local(
     domain: str = DOMAIN_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """The local server's context pool against llama-cpp-python's RAM prompt cache: the same
-    rollout with SmolLM2 as policy and user, episodes/min and peak memory of each."""
+    """The local server's context pool against llama-cpp-python's RAM prompt cache.
+
+    The same rollout with SmolLM2 as policy and user on each, one after the other: episodes
+    per minute, completion tokens per second and the server's peak memory, as ratios.
+    """
     from taskforge.llm.local import require_llama_cpp
     from taskforge.llm.local_bench import LocalBenchOptions, run_local_bench
 

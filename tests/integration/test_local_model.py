@@ -117,3 +117,20 @@ def test_the_judge_verdict_follows_its_schema(server: LocalServer) -> None:
     judgment = LLMJudge(LLMClient(role, None, 1, name="judge")).judge(task, trajectory, reward, "u")
     assert "llm_error" not in judgment.structured, judgment.structured.get("llm_error")
     assert judgment.judge == "llm" and judgment.explanation
+
+
+def test_bench_local_plays_the_same_episodes_on_both_prompt_caches() -> None:
+    from taskforge.llm.local_bench import LocalBenchOptions, run_local_bench
+
+    arms_seen: list[str] = []
+    options = LocalBenchOptions(
+        tasks=REPO / "datasets" / "retail" / "seed_tasks.json", limit=1, max_steps=2, threads=1
+    )
+    report = run_local_bench(options, arms_seen.append)
+    assert arms_seen == ["ram_cache", "context_pool"] and report["episodes"] == 1
+    for arm in report["arms"].values():
+        assert arm["episodes_per_min"] > 0 and arm["completion_tokens"] > 0
+        assert arm["server_peak_rss_mb"] > 100  # the model is loaded
+    assert report["arms"]["ram_cache"]["prompt_cache"] == "ram"
+    assert report["arms"]["context_pool"]["contexts"] == 4
+    assert report["episodes_per_min_ratio"] > 0 and report["peak_rss_ratio"] > 0

@@ -50,6 +50,7 @@ GROUPS: list[Path_] = [path for path, cmd in _TREE if cmd is None]
 SKIPPED: dict[Path_, str] = {
     ("serve", "local"): "serves a real GGUF model (the local extra) until interrupted",
     ("bench", "train"): "GRPO training of a real model (the local extra, torch): minutes",
+    ("bench", "local"): "two real-model rollouts on the local server (the local extra): minutes",
     ("demo",): "two loop rounds, exports and a bench: minutes (--local: a real model)",
     ("loop",): "rollout -> mine -> ... -> ingest rounds: over a minute on the bundled tasks; "
     "tests/integration/test_loop.py runs its --json",
