@@ -114,12 +114,16 @@ def top_keywords(
 def dominant_values(
     records: Sequence[dict[str, Any]], keys: Sequence[str] = NAME_KEYS
 ) -> dict[str, tuple[str, float]]:
-    """Most common value and its share per key, when it is dominant and not missing."""
+    """Most common value and its share per key, when it is dominant and not missing.
+
+    A tie goes to the smallest value, so the label does not depend on the records' order.
+    """
     out: dict[str, tuple[str, float]] = {}
     if not records:
         return out
     for key in keys:
-        value, count = Counter(structured_value(r, key) for r in records).most_common(1)[0]
+        counts = Counter(structured_value(r, key) for r in records)
+        value, count = min(counts.items(), key=lambda vc: (-vc[1], vc[0]))
         share = count / len(records)
         if value != MISSING and share >= DOMINANT_SHARE:
             out[key] = (value, share)

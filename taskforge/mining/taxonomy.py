@@ -56,12 +56,15 @@ class Taxonomy:
 
 
 def dominant_features(structured: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The most common value (and its share) of each signature key among a pattern's members."""
+    """The most common value (and its share) of each signature key among a pattern's members.
+
+    A tie goes to the smallest value, so the signature does not depend on the members' order.
+    """
     out = {}
     for key in SIGNATURE_KEYS:
         values = Counter(str(s.get(key)) for s in structured if s.get(key) is not None)
         if values:
-            value, count = values.most_common(1)[0]
+            value, count = min(values.items(), key=lambda vc: (-vc[1], vc[0]))
             out[key] = {"value": value, "share": round(count / len(structured), 3)}
     return out
 
