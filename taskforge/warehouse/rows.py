@@ -100,10 +100,34 @@ def task_uid(task: Task, domain: str) -> str:
     return content_key("task", domain, normalised)
 
 
+CLOCK_FIELDS = frozenset({"timestamp", "start_time", "end_time", "duration"})
+"""Wall-clock fields of a trajectory record, left out of its key."""
+MESSAGE_CLOCK_FIELDS = frozenset({"timestamp", "generation_time_seconds"})
+"""Wall-clock fields of a message record, left out of its trajectory's key."""
+
+
+def _without_clock(raw: Raw) -> Raw:
+    """The record without its wall-clock fields (its messages' included)."""
+    out = {k: v for k, v in raw.items() if k not in CLOCK_FIELDS}
+    messages = raw.get("messages")
+    if isinstance(messages, list):
+        out["messages"] = [
+            {k: v for k, v in m.items() if k not in MESSAGE_CLOCK_FIELDS}
+            if isinstance(m, dict)
+            else m
+            for m in messages
+        ]
+    return out
+
+
 def trajectory_uid(run_id: str, raw: Raw) -> str:
-    """Content key of a trajectory: its run and its JSON as recorded."""
+    """Content key of a trajectory: its run and its JSON as recorded, without the wall clock.
+
+    When an episode started, how long it and each generation took are left out, so the same
+    episode played twice (in this process or on Ray workers, today or tomorrow) has one key.
+    """
     digest = hashlib.sha256(run_id.encode() + b"\x00")
-    digest.update(canonical(raw))
+    digest.update(canonical(_without_clock(raw)))
     return "traj-" + digest.hexdigest()[:24]
 
 

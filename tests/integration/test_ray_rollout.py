@@ -55,12 +55,15 @@ def _uids(warehouse: Path) -> list[str]:
     return [row["traj_uid"] for row in rows]
 
 
+Reference = tuple[dict[str, Any], list[dict[str, Any]], list[str]]
+
+
 @pytest.fixture(scope="module")
-def local(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The reference: the same rollout on the local executor, and its stored episodes."""
+def local(tmp_path_factory: pytest.TempPathFactory) -> Reference:
+    """The reference: the same rollout on the local executor, its stored episodes and keys."""
     tmp = tmp_path_factory.mktemp("local")
     result = run_rollout(_request(tmp))
-    return result, stored_episodes(tmp / "w.duckdb")
+    return result, stored_episodes(tmp / "w.duckdb"), _uids(tmp / "w.duckdb")
 
 
 def _cli(tmp: Path) -> dict[str, Any]:
@@ -73,9 +76,9 @@ def _cli(tmp: Path) -> dict[str, Any]:
 
 
 def test_ray_rollout_plays_exactly_what_the_local_one_plays(
-    cluster: None, local: tuple[dict[str, Any], list[dict[str, Any]]], tmp_path: Path
+    cluster: None, local: Reference, tmp_path: Path
 ) -> None:
-    reference, episodes = local
+    reference, episodes, reference_uids = local
     result = _cli(tmp_path)
     assert result["executor"] == "ray" and result["episodes_played"] == N_TASKS * TRIALS
     pass_k = {str(k): v for k, v in reference["pass_k"].items()}  # JSON keys are strings
@@ -83,6 +86,7 @@ def test_ray_rollout_plays_exactly_what_the_local_one_plays(
     assert stored_episodes(tmp_path / "w.duckdb") == episodes and len(episodes) == N_TASKS * TRIALS
     assert len(list(Path(result["shard"]).glob("chunk-*.jsonl"))) == 4  # 2 per worker
     uids = _uids(tmp_path / "w.duckdb")
+    assert uids == reference_uids  # the same content keys: wall-clock fields are not in them
     again = _cli(tmp_path)  # a rerun plays nothing and lands nothing new
     assert again["episodes_played"] == 0 and again["pass_k"] == result["pass_k"]
     assert _uids(tmp_path / "w.duckdb") == uids
@@ -121,17 +125,16 @@ class _KillOnce(RayExecutor):
 
 
 def test_a_worker_killed_mid_chunk_loses_and_doubles_nothing(
-    cluster: None, local: tuple[dict[str, Any], list[dict[str, Any]]], tmp_path: Path
+    cluster: None, local: Reference, tmp_path: Path
 ) -> None:
-    reference, episodes = local
+    reference, episodes, reference_uids = local
     marker = tmp_path / "killed"
     result = run_rollout(_request(tmp_path), executor=_KillOnce(marker))
     assert marker.exists(), "no worker was killed"
     assert result["episodes_played"] == N_TASKS * TRIALS
     assert result["pass_k"] == reference["pass_k"]
-    assert (
-        stored_episodes(tmp_path / "w.duckdb") == episodes
-    )  # each (task, trial) once, as played here
+    assert stored_episodes(tmp_path / "w.duckdb") == episodes  # each (task, trial) once
+    assert _uids(tmp_path / "w.duckdb") == reference_uids
     shards = list((tmp_path / "r").rglob("*.jsonl"))
     lines = sum(f.read_bytes().count(b'"type":"trajectory"') for f in shards)
     assert lines == N_TASKS * TRIALS  # the retry resumed the chunk: no episode played twice

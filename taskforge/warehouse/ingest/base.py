@@ -295,16 +295,18 @@ def _domain(domains: Mapping[str, str], run_id: str, path: Path) -> str:
 def _trajectory_inputs(
     batch: Batch, domains: Mapping[str, str], uids: dict[tuple[str, str], str]
 ) -> list[TrajectoryInput]:
-    """Each trajectory once (the first of equal ones), keyed, with its domain's tool kinds."""
+    """Each episode (run and id) once, the first of a file's copies, keyed, with its domain's
+    tool kinds."""
     kinds: dict[str, dict[str, str]] = {}
     items: list[TrajectoryInput] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for position, (run_id, raw) in enumerate(batch.trajectories):
         domain = _domain(domains, run_id, batch.path)
-        uid = trajectory_uid(run_id, raw)
-        if uid in seen:
+        episode = (run_id, str(raw.get("id")))
+        if episode in seen:
             continue
-        seen.add(uid)
+        seen.add(episode)
+        uid = trajectory_uid(run_id, raw)
         tool_kinds = kinds.get(domain)
         if tool_kinds is None:
             tool_kinds = kinds[domain] = _tool_kinds(domain)
@@ -462,19 +464,23 @@ def _file_row(staged: Staged, n_new: int, n_quarantined: int) -> pa.Table:
     )
 
 
+_SAME_EPISODE = "t.run_id = s.run_id AND t.sim_id = s.sim_id"
+"""An episode lands once per run: one whose run and id are stored is not new, whatever its key
+(a key from before wall-clock fields were left out of it, another play of the same episode)."""
+
+
 def _insert_trajectories(con: Any, staged: Staged, every: bool) -> int:
     """Insert the trajectories of ``staged_trajectories`` not stored yet, with their messages
     and tool calls; ``every``: all staged trajectories are still there (none quarantined)."""
     stored = con.execute(
-        "SELECT count(*) FROM trajectories "
-        "WHERE traj_uid IN (SELECT traj_uid FROM staged_trajectories)"
+        f"SELECT count(*) FROM staged_trajectories s SEMI JOIN trajectories t ON {_SAME_EPISODE}"
     ).fetchall()[0][0]
     only_new = "" if every and not stored else " WHERE traj_uid IN (SELECT traj_uid FROM new_uids)"
     if only_new:
         run_sql(
             con,
-            "CREATE OR REPLACE TEMP TABLE new_uids AS SELECT traj_uid FROM staged_trajectories "
-            "WHERE traj_uid NOT IN (SELECT traj_uid FROM trajectories)",
+            "CREATE OR REPLACE TEMP TABLE new_uids AS SELECT s.traj_uid FROM staged_trajectories "
+            f"s ANTI JOIN trajectories t ON {_SAME_EPISODE}",
         )
     n_new = con.execute(f"SELECT count(*) FROM staged_trajectories{only_new}").fetchall()[0][0]
     run_sql(

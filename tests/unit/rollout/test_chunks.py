@@ -207,7 +207,9 @@ def test_a_retried_workers_second_shard_of_the_same_episodes_lands_once(
 
 
 def _replayed(line: bytes) -> bytes:
-    """An episode line as a second play of it records it (another start time)."""
+    """An episode line as a second play by a sampling model records it (another start time,
+    and the last turn worded otherwise: a different content key)."""
     record = orjson.loads(line)
     record["trajectory"]["start_time"] = "2030-01-01T00:00:00"
+    record["trajectory"]["messages"][-1]["content"] = "Worded otherwise on the second play."
     return orjson.dumps(record) + b"\n"

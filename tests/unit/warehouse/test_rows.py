@@ -181,3 +181,43 @@ def test_a_value_too_big_for_its_column_names_the_file(tmp_path: Path) -> None:
     path = _shard(tmp_path / "s.jsonl", lambda t: t["messages"][0].update(turn_idx=2**40))
     with pytest.raises(DataError, match=r"s\.jsonl: a value does not fit"):
         _ingest(tmp_path / "w.duckdb", path)
+
+
+def test_an_episode_played_again_has_the_same_key_whatever_its_wall_clock() -> None:
+    raw = {
+        "id": "run:t1:0",
+        "task_id": "t1",
+        "start_time": "2026-01-01T00:00:00",
+        "duration": 1.5,
+        "messages": [{"role": "user", "content": "hi", "timestamp": "2026-01-01T00:00:01"}],
+    }
+    later = {
+        **raw,
+        "start_time": "2026-06-01T10:00:00",
+        "end_time": "2026-06-01T10:00:03",
+        "duration": 3.0,
+        "messages": [{**raw["messages"][0], "timestamp": "x", "generation_time_seconds": 0.2}],
+    }
+    worded = {**raw, "messages": [{"role": "user", "content": "hello"}]}
+    assert trajectory_uid("run", later) == trajectory_uid("run", raw)
+    assert trajectory_uid("run", worded) != trajectory_uid("run", raw)
+    assert trajectory_uid("other-run", raw) != trajectory_uid("run", raw)
+
+
+def test_an_episode_stored_under_an_older_key_is_not_stored_twice(tmp_path: Path) -> None:
+    """A warehouse keyed before wall-clock fields left the key: the same episode landed again
+    from another file (its run and id stored) adds nothing; another episode still lands."""
+    wh_path = tmp_path / "w.duckdb"
+    _ingest(wh_path, _shard(tmp_path / "a.jsonl", lambda t: t.update(start_time="2026-01-01")))
+    with Warehouse.open(wh_path) as wh:
+        for table in ("trajectories", "messages"):
+            wh.con.execute(f"UPDATE {table} SET traj_uid = 'traj-older-key'")
+    again = _shard(tmp_path / "b.jsonl", lambda t: t.update(start_time="2026-02-02"))
+    other = _shard(tmp_path / "c.jsonl", lambda t: t.update(id="s2"))
+    results = _ingest(wh_path, again) + _ingest(wh_path, other)
+    with Warehouse.open(wh_path, read_only=True) as wh:
+        rows = wh.query("SELECT sim_id, traj_uid FROM trajectories ORDER BY sim_id").rows()
+        n_messages = wh.scalar("SELECT count(*) FROM messages")
+    assert [r.n_new for r in results] == [0, 1]
+    assert [sim for sim, _ in rows] == ["s1", "s2"] and rows[0][1] == "traj-older-key"
+    assert n_messages == 2
