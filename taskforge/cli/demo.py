@@ -1,8 +1,9 @@
 """``taskforge demo``: the whole loop, offline, on the project's own data, in a few minutes.
 
-Generate a Retail DB -> sample seed tasks -> audit them -> two rounds of ``taskforge loop``
-(scripted policy vs scripted user -> mine -> synthesize -> verify -> targeting -> pool ->
-Hugging Face, tau2 and verl exports; training is skipped and says so) -> HTML report -> speed.
+Generate a DB of the domain (Retail by default; ``--domain airline``) -> sample seed tasks ->
+audit them -> two rounds of ``taskforge loop`` (scripted policy vs scripted user -> mine ->
+synthesize -> verify -> targeting -> pool -> Hugging Face, tau2 and verl exports; training is
+skipped and says so) -> HTML report -> speed.
 """
 
 from __future__ import annotations
@@ -21,9 +22,16 @@ from taskforge.env.audit import audit_summary, audit_task
 from taskforge.env.bench import gold_messages, run_env_bench
 from taskforge.env.db import Database
 from taskforge.env.evaluator import Evaluator
+from taskforge.errors import DataError
 from taskforge.rollout.prompts import GREETING
 
 DEMO_DB = {"seed": 7, "users": 120, "orders": 240, "products": 24}
+"""The seed and sizes of the Retail demo's DB."""
+DEMO_SIZES: dict[str, dict[str, int]] = {
+    "retail": {k: v for k, v in DEMO_DB.items() if k != "seed"},
+    "airline": {"users": 120, "reservations": 240, "flights": 60},
+}
+"""The generator's size arguments per domain (the seed is ``DEMO_DB["seed"]``)."""
 DEMO_ROUNDS = 2
 
 
@@ -42,12 +50,19 @@ def demo(
         help="A real model (SmolLM2-135M, the local extra) in every LLM role, "
         "GRPO training on CPU (trl-cpu) and a re-evaluation of the trained policy.",
     ),
+    domain: str = typer.Option(
+        "retail", "--domain", help="Domain of the demo: retail (the default) or airline."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The whole loop offline, on a generated DB, and where each artifact is.
 
     Rerunning it resumes: finished loop stages are skipped, nothing lands twice.
     """
+    if domain not in DEMO_SIZES:
+        raise DataError(f"--domain {domain}: the demo runs on {', '.join(DEMO_SIZES)}")
+    if local and domain != "retail":
+        raise DataError("--local runs on Retail only; drop --domain or --local")
     if local:
         from taskforge.cli.demo_local import LOCAL_DEMO, run_local_demo
 
@@ -56,13 +71,13 @@ def demo(
         return
     n_tasks, trials = n_tasks or 24, trials or 4
     out.mkdir(parents=True, exist_ok=True)
-    dom = get_domain("retail")
+    dom = get_domain(domain)
     steps: dict[str, Any] = {}
     db = _step_db(dom, out, steps)
     tasks = _step_tasks(db, out, n_tasks, steps)
     _step_audit(dom, db, tasks, steps)
     _step_evaluate(dom, db, tasks, steps)
-    _step_loop(out, steps, trials, rounds)
+    _step_loop(out, steps, trials, rounds, dom.name)
     _step_report(out, steps)
     with console.status("[6/6] timing evaluation against a naive baseline"):
         steps["bench"] = run_env_bench(dom.toolkit_cls, db, tasks, seconds=0.3)
@@ -77,10 +92,8 @@ def demo(
 def _step_db(dom: Domain, out: Path, steps: dict[str, Any]) -> Database:
     generator = dom.generator_module()
     console.print(f"[1/6] generating a synthetic {dom.name.title()} DB")
-    data = generator.generate_db(
-        DEMO_DB["seed"], DEMO_DB["users"], DEMO_DB["orders"], DEMO_DB["products"]
-    )
-    path = out / "retail_db.json"
+    data = generator.generate_db(DEMO_DB["seed"], **DEMO_SIZES[dom.name])
+    path = out / f"{dom.name}_db.json"
     generator.write_db(data, path)
     db = dom.database_cls.from_dict(data, source=str(path))
     steps["db"] = {"path": str(path), "hash": db.hash, **{t: len(r) for t, r in db.tables.items()}}
@@ -117,7 +130,9 @@ def _step_evaluate(dom: Domain, db: Database, tasks: list[Task], steps: dict[str
     }
 
 
-def _step_loop(out: Path, steps: dict[str, Any], trials: int, rounds: int) -> None:
+def _step_loop(
+    out: Path, steps: dict[str, Any], trials: int, rounds: int, domain: str = "retail"
+) -> None:
     from taskforge.loop import load_loop_config, run_loop
 
     console.print(
@@ -129,6 +144,7 @@ def _step_loop(out: Path, steps: dict[str, Any], trials: int, rounds: int) -> No
     config = load_loop_config(
         None,
         name="demo",
+        domain=domain,
         rounds=rounds,
         trials=trials,
         db=steps["db"]["path"],
@@ -177,10 +193,11 @@ def _print_summary(report: dict[str, Any]) -> None:
 
     s, a = report["steps"], report["artifacts"]
     bench = s["bench"]
+    records = "orders" if "orders" in s["db"] else "reservations"
     print_rounds(s["loop"])
     lines = [
         f"[bold]done[/]  artifacts in {report['out']}/",
-        f"  DB              {a['db']}  ({s['db']['users']} users, {s['db']['orders']} orders)",
+        f"  DB              {a['db']}  ({s['db']['users']} users, {s['db'][records]} {records})",
         f"  seed tasks      {a['seed_tasks']}  ({s['tasks']['n']} tasks, "
         f"{s['audit']['n_gold_errors']} gold errors; gold replay scores "
         f"{s['evaluate']['gold_mean_reward']:.2f}, doing nothing "

@@ -47,7 +47,18 @@ class ScriptedAgents(Protocol):
 
 
 class SynthesisKit(Protocol):
-    """Seed tasks, targeted blueprint samplers, explorer and template-writer knowledge."""
+    """Seed tasks, targeted blueprint samplers, explorer and template-writer knowledge.
+
+    Optional members (looked up with ``getattr``; without them the stages use Retail's shape):
+    ``RECORD_TABLE`` / ``RECORD_ARG`` (the table and argument of the record a write acts on;
+    default ``orders`` / ``order_id``), ``identity_given(text, user) -> bool`` (the scenario
+    proves who the user is), ``record_names(record) -> list[str]`` (words that single out a
+    record), ``write_problems(text, action, record, user, db) -> list[str]`` (values of a gold
+    write a templated scenario does not state), ``WRAPS`` / ``ENDINGS`` / ``PURPOSES`` (the
+    template writer's wordings per family), ``failure_pattern(structured) -> str`` (a
+    judgment's failure label for the targeting check) and ``PATTERN_MECHANISMS`` (pattern ->
+    the judge mechanisms of mined patterns the loop answers with the family).
+    """
 
     SAMPLERS: dict[str, Callable[[Database, random.Random], Blueprint | None]]
     """Blueprint sampler per failure family (one random attempt, None on a miss)."""

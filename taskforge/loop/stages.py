@@ -152,11 +152,15 @@ def synthesize(ctx: LoopContext, round_: int) -> dict[str, Any]:
 
 
 def _targets(ctx: LoopContext, patterns: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Family -> the mined pattern it answers (the largest with the family's mechanism)."""
+    """Family -> the mined pattern it answers (the largest with the family's mechanism: its
+    pattern's name, or one of the judge mechanisms the kit's ``PATTERN_MECHANISMS`` gives it)."""
     wanted = ctx.config.synthesis.families
+    kit = ctx.domain.synthesis_kit()
+    judged: dict[str, frozenset[str]] = getattr(kit, "PATTERN_MECHANISMS", {})
     targets: dict[str, dict[str, Any]] = {}
-    for family, mechanism in ctx.domain.synthesis_kit().FAMILY_PATTERNS.items():
-        mined = [p for p in patterns if p["mechanism"] == mechanism and not p["quarantined"]]
+    for family, pattern in kit.FAMILY_PATTERNS.items():
+        mechanisms = judged.get(pattern, frozenset({pattern}))
+        mined = [p for p in patterns if p["mechanism"] in mechanisms and not p["quarantined"]]
         if (wanted is None and mined) or (wanted is not None and family in wanted):
             targets[family] = mined[0] if mined else {}
     return targets

@@ -23,7 +23,7 @@ from taskforge.synthesis.grounding import Call
 
 @dataclass(frozen=True)
 class Identity:
-    """How the user proves who they are: an email, or a name and zip code."""
+    """How the user proves who they are: an email, a name and zip code, or their user id."""
 
     first_name: str
     last_name: str
@@ -31,6 +31,8 @@ class Identity:
     """The email, when the scenario gives it (it is unique in the DB)."""
     zip: str | None = None
     """The zip code, when the scenario gives name and zip instead (unique in the DB)."""
+    user_id: str | None = None
+    """The user id, when the domain's agent authenticates by it (the scenario states it)."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,9 @@ class Request:
 
     tool: str
     order_id: str
+    """The record the write acts on (a Retail order, an Airline reservation...)."""
     status: str
-    """The order's status, in words ('pending', 'delivered')."""
+    """The record's status, in words ('pending', 'delivered', 'active')."""
     order_hint: str | None = None
     """Product name that singles out the order among the candidates; None: name it by id."""
     items: tuple[str, ...] = ()
@@ -59,6 +62,9 @@ class Request:
     """A cancellation reason (the tool's value)."""
     address: str | None = None
     """A new shipping address in words."""
+    facts: dict[str, Any] = field(default_factory=dict)
+    """Further facts of the domain's own requests, for its phrasing (e.g. a flight change's
+    old and new flight); empty for the fields above."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,7 @@ class Blueprint:
 
     @property
     def targets(self) -> tuple[str, ...]:
-        """The order ids (or 'user:<id>') the writes act on, each once."""
+        """The record ids (or 'user:<id>') the writes act on, each once."""
         return tuple(dict.fromkeys(r.order_id for r in self.requests))
 
 

@@ -17,6 +17,12 @@ the evaluator's diff) classifies every failure. Per pattern the report gives:
   ``targeting_precision`` counts them while ``targeting_precision_new`` does not. Both are
   reported.
 
+A domain whose judge mechanisms are coarser than its failure patterns (Airline: a wrong flight,
+cabin or bag count are all a ``wrong_argument``) names each failure's pattern from the judgment
+through its synthesis kit's ``failure_pattern`` (see
+:class:`~taskforge.domains.protocols.SynthesisKit`); otherwise an episode's label is the
+judge's mechanism.
+
 This is the offline path: the scripted policy and user (named simulations) through the direct
 episode loop; with a trained policy, rollouts and mining give the same figures.
 """
@@ -24,7 +30,7 @@ episode loop; with a trained policy, rollouts and mining give the same figures.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from taskforge.contracts import Task, Trajectory
@@ -68,20 +74,33 @@ def _play(
     ]
 
 
+def failure_labeler(toolkit_cls: type[Toolkit]) -> Callable[[dict[str, Any]], str]:
+    """How a judgment's structured fields name its failure: the domain kit's
+    ``failure_pattern``, else the judge's mechanism."""
+    from taskforge.domains import domain_for_toolkit
+
+    domain = domain_for_toolkit(toolkit_cls)
+    kit = domain.synthesis_kit() if domain is not None and domain.has("synthesis") else None
+    own = getattr(kit, "failure_pattern", None)
+    return own if own is not None else (lambda structured: str(structured.get("mechanism")))
+
+
 def classify_episodes(
     played: Sequence[tuple[Task, Trajectory]], toolkit_cls: type[Toolkit]
 ) -> list[str]:
-    """The judge's mechanism of every failed episode, :data:`SUCCESS` for the others."""
+    """The failure label (see :func:`failure_labeler`) of every failed episode,
+    :data:`SUCCESS` for the others."""
     from taskforge.mining.judge import DiagnosticJudge
 
     judge = DiagnosticJudge(toolkit_cls)
+    label = failure_labeler(toolkit_cls)
     out = []
     for task, traj in played:
         reward = traj.reward_info
         if reward is None or reward.reward >= 1:
             out.append(SUCCESS)
             continue
-        out.append(str(judge.judge(task, traj, reward, traj.id).structured.get("mechanism")))
+        out.append(label(judge.judge(task, traj, reward, traj.id).structured))
     return out
 
 
@@ -150,6 +169,7 @@ __all__ = [
     "PATTERN_MECHANISMS",
     "SUCCESS",
     "classify_episodes",
+    "failure_labeler",
     "mechanisms_of",
     "pattern_row",
     "targeting_check",

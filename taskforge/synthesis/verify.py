@@ -22,6 +22,11 @@ templates' wording by construction and catch an edit that breaks it (change one 
 argument and the scenario no longer says it). Free text (tau2's tasks, an LLM's) is checked
 for identity and orders only, and an LLM's text by the agreement check besides.
 
+The record a write acts on, how a user proves who they are and which arguments a templated
+scenario must say are the domain's (Retail's orders by default); a domain's synthesis kit may
+name them (see :class:`~taskforge.domains.protocols.SynthesisKit`): ``RECORD_TABLE`` and
+``RECORD_ARG``, ``identity_given``, ``record_names`` and ``write_problems``.
+
 Rejected candidates keep their reasons; the acceptance rate is a figure worth reporting.
 """
 
@@ -72,13 +77,34 @@ def _writes(task: Task, toolkit_cls: type[Toolkit]) -> list[dict[str, Any]]:
     ]
 
 
+def _kit(db: Database) -> Any:
+    """The synthesis kit of the domain of ``db`` (None when it has none)."""
+    domain = domain_of(db)
+    return domain.synthesis_kit() if domain.has("synthesis") else None
+
+
+def record_key(db: Database) -> tuple[str, str]:
+    """(table, argument) of the records a write acts on: the kit's, else Retail's orders."""
+    kit = _kit(db)
+    return getattr(kit, "RECORD_TABLE", "orders"), getattr(kit, "RECORD_ARG", "order_id")
+
+
+def _records(db: Database) -> dict[str, Any]:
+    return db.tables.get(record_key(db)[0], {})
+
+
+def _record_of(args: dict[str, Any], db: Database) -> Any:
+    """The record a write's arguments name (None: none)."""
+    return _records(db).get(str(args.get(record_key(db)[1])))
+
+
 def _target_user(task: Task, toolkit_cls: type[Toolkit], db: Database) -> str | None:
     for args in _writes(task, toolkit_cls):
         if "user_id" in args:
             return str(args["user_id"])
-        order = db.tables["orders"].get(str(args.get("order_id")))
-        if order is not None:
-            return str(order["user_id"])
+        record = _record_of(args, db)
+        if record is not None:
+            return str(record["user_id"])
     return None
 
 
@@ -99,25 +125,29 @@ def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9#]", "", text.lower())
 
 
+def _item_names(record: dict[str, Any]) -> list[str]:
+    """Retail's words for an order: the names of its products."""
+    return [str(item["name"]) for item in record["items"]]
+
+
 def _order_identified(
     text: str, tool: str, targets: set[str], user: dict[str, Any], db: Database
 ) -> bool:
-    """The orders a write tool acts on are named, or are exactly the candidates left by the
-    tool's required status and the products the scenario mentions ("all my pending
+    """The records (orders) a write tool acts on are named, or are exactly the candidates left
+    by the tool's required status and the products the scenario mentions ("all my pending
     t-shirts", "the order with the vase")."""
     if all(o in text or o.lstrip("#") in text for o in targets):
         return True
-    status_ok = domain_of(db).synthesis_kit().status_ok
-    orders = db.tables["orders"]
-    candidates = {oid for oid in user["orders"] if status_ok(tool, orders[oid]["status"])}
+    kit = domain_of(db).synthesis_kit()
+    table = record_key(db)[0]
+    records = db.tables[table]
+    owned = [k for k in user.get(table, []) if k in records]
+    candidates = {k for k in owned if kit.status_ok(tool, records[k]["status"])}
     if candidates == targets:
         return True
     squashed = _squash(text)
-    described = {
-        oid
-        for oid in candidates
-        if any(_squash(item["name"]) in squashed for item in orders[oid]["items"])
-    }
+    names = getattr(kit, "record_names", _item_names)
+    described = {k for k in candidates if any(_squash(n) in squashed for n in names(records[k]))}
     return described == targets
 
 
@@ -144,11 +174,10 @@ def _swaps_of(action: Any, order: Any, db: Database) -> list[tuple[str, Any, Any
 
 def _swaps(task: Task, db: Database) -> list[tuple[str, Any, Any, Any]]:
     """(tool, order, old item, new variant) of every gold swap, on the task's DB."""
-    orders = db.tables["orders"]
     return [
         swap
         for action in task.gold_actions()
-        for swap in _swaps_of(action, orders.get(str(action.arguments.get("order_id"))), db)
+        for swap in _swaps_of(action, _record_of(action.arguments, db), db)
     ]
 
 
@@ -223,12 +252,12 @@ def arguments_said(task: Task, toolkit_cls: type[Toolkit], db: Database) -> list
     text, problems = scenario_text(task), []
     user_id = _target_user(task, toolkit_cls, db)
     user = db.tables["users"].get(user_id or "")
+    said = getattr(_kit(db), "write_problems", _write_problems)
     for action in task.gold_actions():
         spec = toolkit_cls.specs.get(action.name)
         if spec is None or not spec.mutates or user is None:
             continue
-        order = db.tables["orders"].get(str(action.arguments.get("order_id")))
-        missing = _write_problems(text, action, order, user, db)
+        missing = said(text, action, _record_of(action.arguments, db), user, db)
         if missing:
             problems.append(
                 f"{action.name} ({action.action_id}): the scenario does not say {missing}"
@@ -246,15 +275,19 @@ def targets_identified(task: Task, toolkit_cls: type[Toolkit], db: Database) -> 
         return [] if not _writes(task, toolkit_cls) else ["gold writes touch no known user"]
     user = db.tables["users"][user_id]
     text = scenario_text(task)
-    problems = [] if identity_resolves(text, user) else [f"identity of {user_id} not given"]
+    given = getattr(_kit(db), "identity_given", identity_resolves)
+    problems = [] if given(text, user) else [f"identity of {user_id} not given"]
+    table, key = record_key(db)
     targets: dict[str, set[str]] = {}
     for action in task.gold_actions():
         spec = toolkit_cls.specs.get(action.name)
-        if spec is not None and spec.mutates and action.arguments.get("order_id"):
-            targets.setdefault(action.name, set()).add(str(action.arguments["order_id"]))
-    for tool, orders in sorted(targets.items()):
-        if not _order_identified(text, tool, orders, user, db):
-            problems.append(f"orders {sorted(orders)} of {tool} are not determined by the scenario")
+        if spec is not None and spec.mutates and action.arguments.get(key):
+            targets.setdefault(action.name, set()).add(str(action.arguments[key]))
+    for tool, records in sorted(targets.items()):
+        if not _order_identified(text, tool, records, user, db):
+            problems.append(
+                f"{table} {sorted(records)} of {tool} are not determined by the scenario"
+            )
     return problems + (arguments_said(task, toolkit_cls, db) if verbatim(task) else [])
 
 
@@ -372,6 +405,7 @@ __all__ = [
     "clarifying_questions",
     "identity_resolves",
     "llm_written",
+    "record_key",
     "targets_identified",
     "verbatim",
     "verify_task",

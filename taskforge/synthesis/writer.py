@@ -3,7 +3,9 @@
 Offline and deterministic: each family has several phrasings, chosen by an RNG seeded with the
 writer's seed and the task id (so a task's wording does not depend on the order of writing).
 Items are described by product name and options, never by item id; an order targeted by the
-``multi_order`` family is described only by a product it contains.
+``multi_order`` family is described only by a product it contains. A domain's synthesis kit
+may bring its own families' wordings (``WRAPS``, ``ENDINGS``, ``PURPOSES``: see
+:class:`~taskforge.domains.protocols.SynthesisKit`); these are Retail's.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from typing import Any
 
 from taskforge.contracts import (
     Action,
@@ -117,7 +120,7 @@ class TemplateWriter:
             reason_for_call=_reason(bp, rng),
             known_info=_known(bp),
             unknown_info=_unknown(bp),
-            task_instructions=rng.choice(_ENDINGS.get(bp.family, (_DEFAULT_ENDING,))),
+            task_instructions=rng.choice(_wording(bp, "ENDINGS", _ENDINGS, (_DEFAULT_ENDING,))),
         )
         return assemble_task(bp, task_id, instructions, self.name, self._config_hash(bp))
 
@@ -132,11 +135,19 @@ def blueprint_facts(bp: Blueprint, task_id: str, seed: int = 0) -> str:
     return f"{_reason(bp, rng)} {_known(bp)}"
 
 
+def _wording(bp: Blueprint, name: str, default: dict[str, Any], fallback: Any) -> Any:
+    """The family's entry of the kit's table ``name`` (WRAPS, ENDINGS, PURPOSES), else of this
+    writer's ``default``, else ``fallback``."""
+    own = getattr(get_domain(bp.domain).synthesis_kit(), name, None) if bp.domain else None
+    table = default if own is None else own
+    return table.get(bp.family, fallback)
+
+
 def _reason(bp: Blueprint, rng: random.Random) -> str:
     """What the customer asks for, every request in order, in one of the family's wordings."""
     kit = get_domain(bp.domain).synthesis_kit()
     asks = [kit.ask(r, _ref(r, rng), rng) for r in bp.requests]
-    wraps = _WRAPS.get(bp.family, ("You want to {asks}.",))
+    wraps = _wording(bp, "WRAPS", _WRAPS, ("You want to {asks}.",))
     wrap = rng.choice(wraps)
     status = bp.requests[0].status if bp.requests else ""
     return wrap.format(
@@ -181,7 +192,7 @@ def assemble_task(
     source = bp.knobs.get("source")
     return Task(
         id=task_id,
-        description=Description(purpose=PURPOSES.get(bp.family), notes=_notes(bp)),
+        description=Description(purpose=_wording(bp, "PURPOSES", PURPOSES, None), notes=_notes(bp)),
         user_scenario=UserScenario(instructions=instructions),
         evaluation_criteria=criteria,
         origin="targeted",
@@ -197,7 +208,9 @@ def assemble_task(
 def _known(bp: Blueprint) -> str:
     ident = bp.identity
     name = f"{ident.first_name} {ident.last_name}"
-    if ident.email:
+    if ident.user_id:
+        known = f"You are {name} and your user id is {ident.user_id}."
+    elif ident.email:
         known = f"You are {name} and your email address is {ident.email}."
     else:
         known = f"You are {name} and your zip code is {ident.zip}."
@@ -210,7 +223,7 @@ def _known(bp: Blueprint) -> str:
 
 
 def _unknown(bp: Blueprint) -> str:
-    what = "your user id" if bp.identity.email else "your email address"
+    what = "your user id" if bp.identity.email and not bp.identity.user_id else "your email address"
     if any(r.order_hint for r in bp.requests):
         what += " or any order id"
     return f"You do not remember {what}."

@@ -1,5 +1,5 @@
 """tau2-compatible Airline domain: DB model, 14 tools, policy, synthetic DB generator, seed
-tasks, offline scripted agents, judge hints and bench fixtures."""
+tasks, offline scripted agents, synthesis blueprints, judge hints and bench fixtures."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ DOMAIN = Domain(
     default_db_path=BUNDLED_DB,
     generator="taskforge.domains.airline.generate",
     scripted="taskforge.domains.airline.scripted",
+    synthesis="taskforge.domains.airline.synthesis",
     judge_hints="taskforge.domains.airline.judge_hints",
     bench="taskforge.domains.airline.bench_fixtures",
 )
