@@ -14,7 +14,7 @@ from rich.table import Table
 
 from taskforge.cli.common import DOMAIN_OPTION, JSON_OPTION, App, console, emit_json, fail
 from taskforge.contracts.io import load_tasks
-from taskforge.domains import DEFAULT_DOMAIN, get_domain
+from taskforge.domains import get_domain
 from taskforge.env.bench import run_env_bench
 
 app = App(help="Benchmarks (ratios against a same-run baseline).", no_args_is_help=True)
@@ -346,12 +346,13 @@ def failures(
     out: Path = typer.Option(Path("datasets/failure-bench"), "--out", help="Output folder."),
     per_mode: int = typer.Option(100, "--per-mode", min=1, help="Failures per error mode."),
     seed: int = typer.Option(0, "--seed", help="Seed of the scripted episodes."),
+    domain: str = DOMAIN_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Generate the labeled failure benchmark from the scripted policy's error modes."""
     from taskforge.mining.failure_bench import generate_failure_bench
 
-    dom = get_domain(DEFAULT_DOMAIN)
+    dom = get_domain(domain)
     if dom.default_db_path is None:
         fail(f"domain {dom.name!r} ships no DB and seed tasks")
     tasks = load_tasks(dom.default_db_path.parent / "seed_tasks.json")
