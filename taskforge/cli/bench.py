@@ -140,13 +140,25 @@ def _one_core() -> Iterator[int | None]:
         os.sched_setaffinity(0, cores)
 
 
-@app.command("mining", epilog="Example: taskforge bench mining --embedder hashing --json")
+@app.command(
+    "mining",
+    epilog="Example: taskforge bench mining --domains retail,airline --embedder hashing --json",
+)
 def mining(
-    bench: Path | None = typer.Option(
+    bench: list[Path] | None = typer.Option(
         None,
         "--bench",
-        help="Labeled failures (default: datasets/failure-bench/failures.jsonl.gz of the "
-        "repository taskforge is installed from).",
+        help="Labeled failures, repeatable (default: each --domains domain's benchmark under "
+        "datasets/failure-bench/ of the repository taskforge is installed from).",
+    ),
+    domains: str = typer.Option(
+        DEFAULT_DOMAIN,
+        "--domains",
+        help="Comma-separated domains whose benchmarks are mined together (scored per domain, "
+        "jointly, and by their span score).",
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", min=1, help="Only the first N failures per label and domain."
     ),
     embedder: str = typer.Option("minilm", "--embedder", help="minilm | hashing"),
     min_cluster_size: int | None = typer.Option(
@@ -179,32 +191,59 @@ def mining(
     With --judge llm a real judge explains a stratified sample instead (--local: the local
     model, started for the run), scored beside the diagnostic judge on the same sample.
     """
-    from taskforge.mining.bench import JudgeBenchOptions, default_bench_path
+    from taskforge.mining.bench import JudgeBenchOptions
 
-    path = default_bench_path() if bench is None else bench
-    if not path.exists():
-        fail(f"{path}: no such file (generate it with `taskforge bench failures`)")
+    names = _domain_list(domains)
+    paths = _bench_paths(bench, names)
     if judge == "llm":
+        if len(paths) != 1 or len(names) != 1:
+            fail("--judge llm judges one domain's benchmark: give one --domains and --bench")
+        if limit is not None:
+            fail("--limit goes with --judge diagnostic (--judge llm samples with --sample)")
         if local == (config is not None):
             fail("--judge llm needs exactly one of --config LLM.yaml and --local")
         if threads is not None and not local:
             fail("--threads sets the --local server's threads")
         options = JudgeBenchOptions(sample, seed, embedder, min_cluster_size)
-        _mining_llm(path, config, threads, options, as_json)
+        _mining_llm(paths[0], names[0], config, threads, options, as_json)
         return
     if judge != "diagnostic":
         fail(f"--judge: expected diagnostic or llm, got {judge!r}")
     if local or config is not None or threads is not None:
         fail("--config, --local and --threads go with --judge llm")
-    _mining_diagnostic(path, embedder, min_cluster_size or 10, as_json)
+    _mining_diagnostic(paths, embedder, min_cluster_size or 10, limit, as_json)
 
 
-def _mining_diagnostic(bench: Path, embedder: str, min_cluster_size: int, as_json: bool) -> None:
-    """``bench mining``: the whole benchmark mined with the diagnostic judge."""
+def _domain_list(text: str) -> list[str]:
+    """The registered domains of a comma-separated list (a one-line error for unknown ones)."""
+    from taskforge.domains import available_domains
+
+    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in available_domains()]
+    if not names or unknown:
+        fail(f"--domains: expected some of {', '.join(available_domains())}, got {text!r}")
+    return names
+
+
+def _bench_paths(bench: list[Path] | None, domains: list[str]) -> list[Path]:
+    """The benchmark shards: the --bench files, else each domain's default benchmark."""
+    from taskforge.mining.bench import default_bench_path
+
+    paths = list(bench) if bench else [default_bench_path(d) for d in domains]
+    for path in paths:
+        if not path.exists():
+            fail(f"{path}: no such file (generate it with `taskforge bench failures`)")
+    return paths
+
+
+def _mining_diagnostic(
+    benches: list[Path], embedder: str, min_cluster_size: int, limit: int | None, as_json: bool
+) -> None:
+    """``bench mining``: the benchmarks mined together with the diagnostic judge."""
     from taskforge.mining.bench import run_mining_bench
 
     with console.status("mining the failure benchmark"):
-        report = run_mining_bench(bench, embedder, min_cluster_size)
+        report = run_mining_bench(benches, embedder, min_cluster_size, limit)
     if as_json:
         emit_json(report)
         return
@@ -217,10 +256,45 @@ def _mining_diagnostic(bench: Path, embedder: str, min_cluster_size: int, as_jso
         f"{report['judgments_embedded_and_clustered_per_s']} judgments embedded and clustered/s",
         soft_wrap=True,
     )
+    if len(report["domains"]) > 1:
+        _print_domains(report)
+
+
+def _print_domains(report: dict[str, Any]) -> None:
+    """Per-domain ARIs, the span score and each pattern's domain shares."""
+    per = ", ".join(f"{d} {s['ari']} ({s['n_failures']})" for d, s in report["domains"].items())
+    span, qualified = report["span"], report["taskforge_domain_labels"]
+    console.print(
+        f"ARI per domain: {per}; joint {report['taskforge']['ari']} "
+        f"({qualified['ari']} against domain-qualified labels)\n"
+        f"span score {span['score']}: {span['n_spanning_failures']} of "
+        f"{span['n_failures']['all']} failures in {span['n_spanning_patterns']} of "
+        f"{span['n_patterns']} patterns where each domain holds >= {span['min_share']:.0%}",
+        soft_wrap=True,
+    )
+    console.print(domain_table(report["patterns"], span["domains"]))
+
+
+def domain_table(patterns: list[dict[str, Any]], domains: list[str]) -> Table:
+    """Patterns (largest first) with each domain's count and share of the pattern."""
+    table = Table("pattern", "size", *domains, "quarantined")
+    for p in sorted(patterns, key=lambda p: -p["size"]):
+        shares = p.get("domains") or {}
+        cells = [
+            f"{shares[d]['count']} ({shares[d]['share']:.0%})" if d in shares else "0"
+            for d in domains
+        ]
+        table.add_row(p["name"], str(p["size"]), *cells, "yes" if p["quarantined"] else "")
+    return table
 
 
 def _mining_llm(
-    bench: Path, config: Path | None, threads: int | None, options: Any, as_json: bool
+    bench: Path,
+    domain: str,
+    config: Path | None,
+    threads: int | None,
+    options: Any,
+    as_json: bool,
 ) -> None:
     """``bench mining --judge llm``: the LLM judge on a sample, a progress bar over it."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -231,7 +305,7 @@ def _mining_llm(
 
     columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn())
     with _judge_client(config, threads) as (client, server):
-        judge = LLMJudge(client, toolkit_cls=get_domain("retail").toolkit_cls)
+        judge = LLMJudge(client, toolkit_cls=get_domain(domain).toolkit_cls)
         with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
             task = bar.add_task(f"judging with {client.role.model}", total=options.sample)
             report = run_judge_bench(
@@ -346,12 +420,13 @@ def failures(
     out: Path = typer.Option(Path("datasets/failure-bench"), "--out", help="Output folder."),
     per_mode: int = typer.Option(100, "--per-mode", min=1, help="Failures per error mode."),
     seed: int = typer.Option(0, "--seed", help="Seed of the scripted episodes."),
+    domain: str = DOMAIN_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Generate the labeled failure benchmark from the scripted policy's error modes."""
     from taskforge.mining.failure_bench import generate_failure_bench
 
-    dom = get_domain(DEFAULT_DOMAIN)
+    dom = get_domain(domain)
     if dom.default_db_path is None:
         fail(f"domain {dom.name!r} ships no DB and seed tasks")
     tasks = load_tasks(dom.default_db_path.parent / "seed_tasks.json")

@@ -71,12 +71,34 @@ def mine(
 
 
 def _print(summary: dict[str, Any]) -> None:
-    table = Table("pattern", "size", "lineage", "quarantined")
+    span = summary.get("domain_span") or {}
+    domains = span.get("domains") or []
+    table = Table(
+        "pattern", "size", *(domains if len(domains) > 1 else []), "lineage", "quarantined"
+    )
     for p in sorted(summary["patterns"], key=lambda p: -p["size"]):
-        table.add_row(p["name"], str(p["size"]), p["lineage_id"], "yes" if p["quarantined"] else "")
+        shares = p.get("domains") or {}
+        cells = (
+            [
+                f"{shares[d]['count']} ({shares[d]['share']:.0%})" if d in shares else "0"
+                for d in domains
+            ]
+            if len(domains) > 1
+            else []
+        )
+        table.add_row(
+            p["name"], str(p["size"]), *cells, p["lineage_id"], "yes" if p["quarantined"] else ""
+        )
     console.print(table)
     console.print(
         f"taxonomy v{summary['version']} ({summary['taxonomy_id']}): {summary['n_failures']} "
         f"failures, {summary['n_patterns']} patterns, {summary['n_quarantined']} quarantined",
         soft_wrap=True,
     )
+    if span.get("score") is not None:
+        console.print(
+            f"span score {span['score']}: {span['n_spanning_failures']} of "
+            f"{span['n_failures']['all']} agent failures in {span['n_spanning_patterns']} "
+            f"patterns where each of {', '.join(domains)} holds >= {span['min_share']:.0%}",
+            soft_wrap=True,
+        )

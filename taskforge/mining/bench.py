@@ -13,7 +13,7 @@ import random
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,10 @@ from taskforge.mining.failure_bench import BENCH_RUN_ID, score
 
 _LABELS_SQL = """
     SELECT a.judgment_id, p.signature->>'cluster' AS cluster, a.is_outlier, p.quarantined,
-           t.error_modes->>0 AS label, j.traj_uid
+           t.error_modes->>0 AS label, j.traj_uid, r.domain
     FROM assignments a JOIN patterns p USING (pattern_id) JOIN judgments j USING (judgment_id)
-    JOIN trajectories t USING (traj_uid) WHERE a.taxonomy_id = ? ORDER BY j.traj_uid"""
+    JOIN trajectories t USING (traj_uid) LEFT JOIN runs r ON r.run_id = t.run_id
+    WHERE a.taxonomy_id = ? ORDER BY j.traj_uid"""
 
 
 def _baseline(wh: Any, uids: list[str], labels: list[str], k: int) -> dict[str, Any]:
@@ -53,29 +54,70 @@ def _baseline(wh: Any, uids: list[str], labels: list[str], k: int) -> dict[str, 
 
 
 def run_mining_bench(
-    bench: Path, embedder: str = "minilm", min_cluster_size: int = 10
+    bench: Path | Sequence[Path],
+    embedder: str = "minilm",
+    min_cluster_size: int = 10,
+    limit: int | None = None,
 ) -> dict[str, Any]:
-    """Ingest the benchmark into a fresh warehouse, mine it, and score the taxonomy."""
+    """Ingest the benchmark shards into a fresh warehouse, mine them together, and score.
+
+    Every failure is judged by its run's domain's judge; the taxonomy is scored on all
+    failures together and on each domain's alone, and its span score says how many failures
+    lie in patterns that mix the domains.
+
+    Args:
+        bench: One benchmark shard, or several (one per domain).
+        embedder: Embedder name (the registry's).
+        min_cluster_size: HDBSCAN's.
+        limit: Keep only the first ``limit`` failures of each label of each shard (a quick run).
+    """
     from taskforge.domains import get_domain
     from taskforge.mining.pipeline import mine
     from taskforge.mining.stages import build_stages
     from taskforge.warehouse import Warehouse, get_adapter, ingest_paths
 
+    shards = [bench] if isinstance(bench, Path) else list(bench)
     with tempfile.TemporaryDirectory(prefix="taskforge-bench-mining-") as tmp:
+        if limit is not None:
+            shards = [
+                _first_per_label(s, limit, Path(tmp) / f"{i}.jsonl") for i, s in enumerate(shards)
+            ]
         path = Path(tmp) / "w.duckdb"
-        ingest_paths(path, get_adapter("jsonl"), [bench])
+        ingest_paths(path, get_adapter("jsonl"), shards)
         with Warehouse.open(path) as wh:
+            runs = wh.con.execute("SELECT run_id, domain FROM runs ORDER BY run_id").fetchall()
             stages = build_stages(
                 wh,
-                get_domain("retail").toolkit_cls,
+                get_domain(runs[0][1]).toolkit_cls,
                 embedder=embedder,
                 min_cluster_size=min_cluster_size,
             )
             timed = _TimedStages(stages)
             start = time.perf_counter()
-            result = mine(wh, timed.stages, runs=[BENCH_RUN_ID])
+            result = mine(wh, timed.stages, runs=[r for r, _ in runs])
             total = time.perf_counter() - start
             return _report(wh, result, timed, total)
+
+
+def _first_per_label(shard: Path, limit: int, out: Path) -> Path:
+    """A copy of ``shard`` keeping only the first ``limit`` trajectories of each label."""
+    import gzip
+
+    import orjson
+
+    opener = gzip.open if shard.suffix == ".gz" else open
+    kept: Counter[tuple[str, str]] = Counter()
+    with opener(shard, "rb") as src, out.open("wb") as dst:
+        for line in src:
+            record = orjson.loads(line)
+            if record.get("type") == "trajectory":
+                modes = record["trajectory"].get("error_modes") or ["none"]
+                key = (record["run_id"], str(modes[0]))
+                kept[key] += 1
+                if kept[key] > limit:
+                    continue
+            dst.write(line)
+    return out
 
 
 class _TimedStages:
@@ -105,11 +147,11 @@ def _report(wh: Any, result: Any, timed: _TimedStages, total: float) -> dict[str
     rows = wh.con.execute(_LABELS_SQL, [result.taxonomy.taxonomy_id]).fetchall()
     agent = [r for r in rows if not r[3]]
     labels = [r[4] or "none" for r in agent]
-    clusters = [r[1] for r in agent]
-    mined = score(labels, clusters, [bool(r[2]) for r in agent])
+    mined = score(labels, [r[1] for r in agent], [bool(r[2]) for r in agent])
     n = len(agent)
     embed_cluster = timed.seconds["embed"] + timed.seconds["cluster"]
     baseline = _baseline(wh, [r[5] for r in agent], labels, mined["n_clusters"])
+    summary = result.summary()
     return {
         "n_failures": result.n_failures,
         "n_agent_failures": n,
@@ -122,18 +164,56 @@ def _report(wh: Any, result: Any, timed: _TimedStages, total: float) -> dict[str
         "judgments_embedded_and_clustered_per_s": round(n / embed_cluster, 1)
         if embed_cluster
         else None,
-        "patterns": result.summary()["patterns"],
+        **_domain_scores(agent),
+        "span": summary["domain_span"],
+        "patterns": summary["patterns"],
+    }
+
+
+def _domain_scores(agent: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The joint taxonomy scored on each domain's failures alone and, with labels qualified by
+    the domain (``airline:early_stop``), on all of them: the ARI a taxonomy that keeps the
+    domains apart would get."""
+    by_domain: dict[str, list[tuple[Any, ...]]] = {}
+    for row in agent:
+        by_domain.setdefault(str(row[6]), []).append(row)
+    per_domain = {
+        d: {
+            "n_failures": len(rs),
+            **score([r[4] or "none" for r in rs], [r[1] for r in rs], [bool(r[2]) for r in rs]),
+        }
+        for d, rs in sorted(by_domain.items())
+    }
+    qualified = [f"{r[6]}:{r[4] or 'none'}" for r in agent]
+    return {
+        "domains": per_domain,
+        "taskforge_domain_labels": score(
+            qualified, [r[1] for r in agent], [bool(r[2]) for r in agent]
+        )
+        if len(by_domain) > 1
+        else None,
     }
 
 
 # -- where the benchmark is --------------------------------------------------------------------
 
 BENCH_RELATIVE = Path("datasets") / "failure-bench" / "failures.jsonl.gz"
-"""The benchmark's place in the repository (``taskforge bench failures`` writes it)."""
+"""The default domain's benchmark in the repository (``taskforge bench failures`` writes it);
+another domain's is in a folder of its name beside it (:func:`bench_relative`)."""
 
 
-def default_bench_path() -> Path:
-    """The labeled failure benchmark of the repository the package is installed from.
+def bench_relative(domain: str) -> Path:
+    """Where ``domain``'s benchmark is in the repository."""
+    from taskforge.domains import DEFAULT_DOMAIN
+
+    if domain == DEFAULT_DOMAIN:
+        return BENCH_RELATIVE
+    return BENCH_RELATIVE.parent / domain / BENCH_RELATIVE.name
+
+
+def default_bench_path(domain: str | None = None) -> Path:
+    """The labeled failure benchmark of ``domain`` (None: the default domain) of the
+    repository the package is installed from.
 
     Found next to the package (``<repo>/taskforge`` -> ``<repo>/datasets/failure-bench``), so
     ``bench mining`` works from any folder.
@@ -141,9 +221,10 @@ def default_bench_path() -> Path:
     Raises:
         DataError: the file is not there (e.g. a wheel install, which ships no datasets).
     """
+    from taskforge.domains import DEFAULT_DOMAIN
     from taskforge.errors import DataError
 
-    path = Path(__file__).resolve().parents[2] / BENCH_RELATIVE
+    path = Path(__file__).resolve().parents[2] / bench_relative(domain or DEFAULT_DOMAIN)
     if not path.is_file():
         raise DataError(
             f"{path}: no failure benchmark next to the installed package; generate one with "
@@ -308,23 +389,36 @@ def run_judge_bench(
         path = Path(tmp) / "w.duckdb"
         ingest_paths(path, get_adapter("jsonl"), [bench])
         with Warehouse.open(path) as wh:
-            items = _sample_items(wh, options)
+            run_id, domain = _bench_run(wh, bench)
+            items = _sample_items(wh, options, run_id)
             if not items:
                 from taskforge.errors import DataError
 
-                raise DataError(f"{bench}: no failures of run {BENCH_RUN_ID} to judge")
-            diagnostic = _diagnostic(items)
+                raise DataError(f"{bench}: no failures of run {run_id} to judge")
+            diagnostic = _diagnostic(items, domain)
             outcomes, wall = asyncio.run(_judge_sample(judge, items, progress))
             labels = [item[3] for item in items]
             baseline = _baseline(wh, [item[0] for item in items], labels, len(set(labels)))
     return _judge_report(judge, options, diagnostic, outcomes, wall, baseline)
 
 
-def _sample_items(wh: Any, options: JudgeBenchOptions) -> list[tuple[str, Task, Trajectory, str]]:
-    """(uid, task, trajectory, label) of the stratified sample."""
+def _bench_run(wh: Any, bench: Path) -> tuple[str, str]:
+    """The (run id, domain) of the benchmark shard (its one run)."""
+    rows = wh.con.execute("SELECT run_id, domain FROM runs ORDER BY run_id").fetchall()
+    if len(rows) != 1:
+        from taskforge.errors import DataError
+
+        raise DataError(f"{bench}: expected one benchmark run, found {len(rows)}")
+    return rows[0][0], rows[0][1]
+
+
+def _sample_items(
+    wh: Any, options: JudgeBenchOptions, run_id: str = BENCH_RUN_ID
+) -> list[tuple[str, Task, Trajectory, str]]:
+    """(uid, task, trajectory, label) of the stratified sample of ``run_id``'s failures."""
     from taskforge.warehouse.load import load_tasks_by_uid, load_trajectories
 
-    rows = wh.con.execute(_SAMPLE_SQL, [BENCH_RUN_ID]).fetchall()
+    rows = wh.con.execute(_SAMPLE_SQL, [run_id]).fetchall()
     labels = {uid: label for uid, _, label in rows}
     uids = stratified_sample(labels, options.sample, options.seed)
     task_of = {uid: task for uid, task, _ in rows}
@@ -342,12 +436,12 @@ def _reward(traj: Trajectory) -> RewardInfo:
     return traj.reward_info
 
 
-def _diagnostic(items: list[tuple[str, Task, Trajectory, str]]) -> list[Judgment]:
-    """The offline diagnostic judgments of the sample."""
+def _diagnostic(items: list[tuple[str, Task, Trajectory, str]], domain: str) -> list[Judgment]:
+    """The offline diagnostic judgments of the sample (on ``domain``'s toolkit)."""
     from taskforge.domains import get_domain
     from taskforge.mining.judge import DiagnosticJudge
 
-    judge = DiagnosticJudge(get_domain("retail").toolkit_cls)
+    judge = DiagnosticJudge(get_domain(domain).toolkit_cls)
     return [judge.judge(task, traj, _reward(traj), uid) for uid, task, traj, _ in items]
 
 

@@ -21,6 +21,14 @@ from taskforge.env.toolkit import Toolkit
 from taskforge.warehouse.shards import ShardWriter
 
 BENCH_RUN_ID = "failure-bench-v1"
+"""Run id of the default domain's benchmark (other domains: :func:`bench_run_id`)."""
+
+
+def bench_run_id(domain: str) -> str:
+    """The run id of ``domain``'s benchmark (the default domain's is :data:`BENCH_RUN_ID`)."""
+    from taskforge.domains import DEFAULT_DOMAIN
+
+    return BENCH_RUN_ID if domain == DEFAULT_DOMAIN else f"failure-bench-{domain}-v1"
 
 
 def _mode_failures(
@@ -59,31 +67,37 @@ def generate_failure_bench(
     per_mode: int = 100,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Write ``failures.jsonl.gz`` (a taskforge shard) with ``per_mode`` failures per mode."""
+    """Write ``failures.jsonl.gz`` (a taskforge shard) with ``per_mode`` failures per mode.
+
+    The shard's run carries the domain of ``db`` and its run id is :func:`bench_run_id`.
+    """
     from taskforge.domains import domain_of
 
+    domain = domain_of(db)
     failures = [
         t
-        for mode in domain_of(db).scripted_agents().ERROR_MODES
+        for mode in domain.scripted_agents().ERROR_MODES
         for t in _mode_failures(mode, tasks, db, toolkit_cls, per_mode, seed)
     ]
     out_dir.mkdir(parents=True, exist_ok=True)
     plain = out_dir / "failures.jsonl"
+    run_id = bench_run_id(domain.name)
     with ShardWriter(plain) as shard:
         shard.run(
             Run(
-                run_id=BENCH_RUN_ID,
+                run_id=run_id,
                 source="failure-bench",
                 round=0,
                 agent_model="taskforge/scripted-policy (one error mode at a time)",
                 user_model="taskforge/scripted-user",
+                domain=domain.name,
                 config={"per_mode": per_mode, "seed": seed},
             )
         )
         for task in tasks:
-            shard.task(BENCH_RUN_ID, task)
+            shard.task(run_id, task)
         for traj in failures:
-            shard.trajectory(BENCH_RUN_ID, traj)
+            shard.trajectory(run_id, traj)
     target = out_dir / "failures.jsonl.gz"
     target.write_bytes(gzip.compress(plain.read_bytes(), mtime=0))
     os.remove(plain)
@@ -110,4 +124,4 @@ def score(
     }
 
 
-__all__ = ["BENCH_RUN_ID", "generate_failure_bench", "score"]
+__all__ = ["BENCH_RUN_ID", "bench_run_id", "generate_failure_bench", "score"]

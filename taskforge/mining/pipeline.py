@@ -7,6 +7,7 @@ defaults; :func:`mine` is the thin orchestrator that wires them to the warehouse
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,14 +22,17 @@ from taskforge.mining.cluster import ClusterResult, merge_clusters
 from taskforge.mining.label import same_names
 from taskforge.mining.taxonomy import (
     N_EXEMPLARS,
+    UNKNOWN_DOMAIN,
     Pattern,
     Taxonomy,
+    domain_shares,
     dominant_features,
     match_lineages,
     new_taxonomy_id,
     next_version,
     previous_lineages,
     save_taxonomy,
+    span_score,
 )
 from taskforge.warehouse.keys import content_key
 from taskforge.warehouse.load import load_tasks_by_uid, load_trajectories
@@ -45,6 +49,10 @@ _FAILED_SQL = """
       AND (?::BIGINT IS NULL OR r.round = ?::BIGINT)
     ORDER BY t.traj_uid"""
 
+_DOMAINS_SQL = """
+    SELECT t.traj_uid, r.domain FROM trajectories t LEFT JOIN runs r USING (run_id)
+    WHERE t.traj_uid IN (SELECT unnest(?::VARCHAR[]))"""
+
 
 @dataclass
 class MiningStages:
@@ -57,6 +65,14 @@ class MiningStages:
     structured_weight: float = 1.0
     executor: Any = None
     """Where the judge runs (an :class:`~taskforge.executors.Executor`; None: here)."""
+    judges: Any = None
+    """The judge per domain (anything with ``get(domain) -> judge | None``, such as
+    :class:`~taskforge.mining.stages.DomainJudges`); ``judge`` judges the rest."""
+
+    def judge_for(self, domain: str | None) -> Any:
+        """The judge of a failure of a run of ``domain`` (``judge`` when none is known)."""
+        found = self.judges.get(domain) if self.judges is not None else None
+        return self.judge if found is None else found
 
 
 @dataclass
@@ -82,9 +98,11 @@ class MiningResult:
                     "size": len(p.members),
                     "lineage_id": p.lineage_id,
                     "quarantined": p.quarantined,
+                    "domains": p.signature.get("domains", {}),
                 }
                 for p in self.taxonomy.patterns
             ],
+            "domain_span": self.taxonomy.config.get("domain_span"),
         }
 
 
@@ -97,31 +115,74 @@ def failed_trajectories(
     return [(uid, task) for uid, task in rows]
 
 
+def trajectory_domains(wh: Warehouse, uids: Sequence[str]) -> dict[str, str | None]:
+    """The domain of each trajectory's run (None: the run is not stored)."""
+    rows = wh.con.execute(_DOMAINS_SQL, [list(uids)]).fetchall()
+    return dict(rows)
+
+
 def judge_all(
     wh: Warehouse,
     stages: MiningStages,
     pairs: list[tuple[str, str]],
     evaluator: Evaluator | None = None,
     progress: Any = None,
+    domains: dict[str, str | None] | None = None,
 ) -> list[Judgment]:
-    """Judge every failure (re-scoring with ``evaluator`` when a recorded diff is missing).
+    """Judge every failure with the judge of its run's domain (:meth:`MiningStages.judge_for`).
 
-    ``progress`` (a :class:`~taskforge.loop.context.StageProgress`) hears each judgment.
+    A failure whose recorded diff is missing is re-scored with ``evaluator`` when it is of the
+    evaluator's domain. ``domains`` (traj_uid -> domain) is read from the warehouse when not
+    given. ``progress`` (a :class:`~taskforge.loop.context.StageProgress`) hears each judgment.
     """
-    trajectories = load_trajectories(wh, [uid for uid, _ in pairs])
+    uids = [uid for uid, _ in pairs]
+    domains = trajectory_domains(wh, uids) if domains is None else domains
+    trajectories = load_trajectories(wh, uids)
     tasks = load_tasks_by_uid(wh, sorted({task for _, task in pairs}))
     if progress is not None:
         progress.start(len(pairs), "judging failures")
+    out: dict[int, Judgment] = {}
+    for domain, positions in _by_domain(uids, domains).items():
+        scorer = evaluator if _scores(evaluator, domain) else None
+        items = [_judge_item(trajectories, tasks, *pairs[i], scorer) for i in positions]
+        judged = _judge_items(stages, stages.judge_for(domain), items, progress)
+        out.update(zip(positions, judged, strict=True))
+    return [out[i] for i in range(len(pairs))]
+
+
+def _by_domain(uids: list[str], domains: dict[str, str | None]) -> dict[str | None, list[int]]:
+    """Positions of the failures of each domain, in order."""
+    groups: dict[str | None, list[int]] = {}
+    for i, uid in enumerate(uids):
+        groups.setdefault(domains.get(uid), []).append(i)
+    return groups
+
+
+def _scores(evaluator: Evaluator | None, domain: str | None) -> bool:
+    """Whether ``evaluator`` may re-score failures of ``domain`` (it is of that domain)."""
+    if evaluator is None:
+        return False
+    from taskforge.domains import domain_for_toolkit
+
+    home = domain_for_toolkit(evaluator.toolkit_cls)
+    return home is None or domain is None or home.name == domain
+
+
+def _judge_items(
+    stages: MiningStages,
+    judge: Any,
+    items: list[tuple[Task, Trajectory, Any, str]],
+    progress: Any,
+) -> list[Judgment]:
+    """``judge`` on every item, here or in chunks on the stages' executor."""
     executor = stages.executor
     if executor is not None and not executor.in_process:
         from taskforge.mining.fanout import judge_on
 
-        items = [_judge_item(trajectories, tasks, uid, t, evaluator) for uid, t in pairs]
-        return judge_on(executor, stages.judge, items, _steps(progress))
+        return judge_on(executor, judge, items, _steps(progress))
     out = []
-    for uid, task_uid in pairs:
-        traj, task = trajectories[uid], tasks[task_uid]
-        out.append(stages.judge.judge(task, traj, _reward(traj, task, evaluator), uid))
+    for task, traj, reward, uid in items:
+        out.append(judge.judge(task, traj, reward, uid))
         if progress is not None:
             progress.step()
     return out
@@ -173,7 +234,8 @@ def mine(
     from taskforge.mining.judge import judgment_text, mechanism_text
 
     pairs = failed_trajectories(wh, runs, round_)
-    judgments = judge_all(wh, stages, pairs, evaluator, progress)
+    domains = trajectory_domains(wh, [uid for uid, _ in pairs])
+    judgments = judge_all(wh, stages, pairs, evaluator, progress, domains)
     agent = [j for j in judgments if j.blame == "agent"]
     config = {**(config or {}), "runs": list(runs or []), "round": round_}
     version = next_version(wh)
@@ -187,6 +249,7 @@ def mine(
         texts = [judgment_text(j) for j in agent]
         _cluster_patterns(wh, stages, taxonomy, agent, texts, [mechanism_text(j) for j in agent])
     _quarantine_patterns(taxonomy, [j for j in judgments if j.blame != "agent"])
+    _record_domains(taxonomy, judgments, domains)
     save_taxonomy(wh, taxonomy, judgments)
     return MiningResult(taxonomy, judgments, len(pairs))
 
@@ -299,6 +362,23 @@ def _assign(
             reverse=True,
         )
         pattern.exemplars = [judgments[i].judgment_id for i in ranked[:5]]
+
+
+def _record_domains(
+    taxonomy: Taxonomy, judgments: list[Judgment], domains: dict[str, str | None]
+) -> None:
+    """Each pattern's members per domain (signature ``domains``, see
+    :func:`~taskforge.mining.taxonomy.domain_shares`) and the span of the agent patterns
+    (config ``domain_span``, see :func:`~taskforge.mining.taxonomy.span_score`)."""
+    of = {j.judgment_id: domains.get(j.traj_uid) or UNKNOWN_DOMAIN for j in judgments}
+    members: dict[str, list[str]] = {p.pattern_id: [] for p in taxonomy.patterns}
+    for judgment_id, pattern_id, *_ in taxonomy.assignments:
+        members[pattern_id].append(of[judgment_id])
+    totals = Counter(of.values())
+    for pattern in taxonomy.patterns:
+        pattern.signature["domains"] = domain_shares(members[pattern.pattern_id], totals)
+    agent = [Counter(members[p.pattern_id]) for p in taxonomy.patterns if not p.quarantined]
+    taxonomy.config["domain_span"] = span_score(agent)
 
 
 def _quarantine_patterns(taxonomy: Taxonomy, judgments: list[Judgment]) -> None:

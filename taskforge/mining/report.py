@@ -507,14 +507,53 @@ def _taxonomy_body(wh: Warehouse, tax: Taxonomy | None) -> str:
     if not rows:
         return _empty()
     flag = Html('<span class="flag">quarantined</span>')
-    return _table(
-        ["pattern", "description", "size", "keywords", "quarantined", "lineage", "version"],
+    table = _table(
+        ["pattern", "description", "size", "keywords", "domains", "quarantined", "lineage",
+         "version"],
         [
             [r["name"], r["description"], _num(r["size"]), ", ".join(keywords(r["signature"])),
-             flag if r["quarantined"] else "no", r["lineage_id"], _num(tax.version)]
+             domains_text(r["signature"]), flag if r["quarantined"] else "no", r["lineage_id"],
+             _num(tax.version)]
             for r in rows
         ],
     )  # fmt: skip
+    return _span_paragraph(wh, tax) + table
+
+
+def domains_text(signature: Any) -> str:
+    """A pattern's members per domain (``retail 100 (71%), airline 40 (29%)``); '–' if none.
+
+    Args:
+        signature: The ``patterns.signature`` value (JSON text or already decoded).
+    """
+    if isinstance(signature, str):
+        try:
+            signature = json.loads(signature)
+        except ValueError:
+            return "–"
+    shares = signature.get("domains") if isinstance(signature, dict) else None
+    if not isinstance(shares, dict) or not shares:
+        return "–"
+    return ", ".join(f"{d} {v['count']} ({_pct(v['share'])})" for d, v in shares.items())
+
+
+def _span_paragraph(wh: Warehouse, tax: Taxonomy) -> str:
+    """The taxonomy's span score over its domains (nothing for a taxonomy mined before it)."""
+    raw = wh.scalar(
+        "SELECT config->'domain_span' FROM taxonomies WHERE taxonomy_id = ?", [tax.taxonomy_id]
+    )
+    span = json.loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(span, dict) or not span.get("domains"):
+        return ""
+    domains = ", ".join(f"{d} {span['n_failures'].get(d, 0)}" for d in span["domains"])
+    if span.get("score") is None:
+        return f'<p class="meta">failures per domain: {_e(domains)} (one domain: no span)</p>\n'
+    return (
+        f'<p class="meta">span score {_e(span["score"])}: {_e(span["n_spanning_failures"])} of '
+        f"{_e(span['n_failures']['all'])} agent failures ({_e(domains)}) lie in "
+        f"{_e(span['n_spanning_patterns'])} of {_e(span['n_patterns'])} patterns where each "
+        f"domain holds at least {_pct(span['min_share'])}</p>\n"
+    )
 
 
 def keywords(signature: Any) -> list[str]:

@@ -9,7 +9,7 @@ from version to version when its centroid is close to a pattern of the previous 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -27,6 +27,10 @@ LINEAGE_MIN_COSINE = 0.85
 """Centroids at least this similar are the same pattern across versions."""
 N_EXEMPLARS = 5
 SIGNATURE_KEYS = ("category", "tool", "is_write", "argument", "mechanism")
+SPAN_MIN_SHARE = 0.2
+"""A pattern spans the domains when each of them holds at least this share of its members."""
+UNKNOWN_DOMAIN = "unknown"
+"""The domain of a failure whose run is not stored."""
 
 
 @dataclass
@@ -67,6 +71,68 @@ def dominant_features(structured: Sequence[dict[str, Any]]) -> dict[str, Any]:
             value, count = min(values.items(), key=lambda vc: (-vc[1], vc[0]))
             out[key] = {"value": value, "share": round(count / len(structured), 3)}
     return out
+
+
+def domain_shares(domains: Sequence[str], totals: Mapping[str, int]) -> dict[str, Any]:
+    """Per domain, how many of a pattern's members are of it, their share of the pattern and
+    the share of the domain's failures the pattern holds.
+
+    Args:
+        domains: The domain of each member of the pattern.
+        totals: Failures per domain in the whole taxonomy (its agent patterns).
+
+    Returns:
+        Domain -> ``{"count", "share", "of_domain"}``, sorted by domain.
+    """
+    counts = Counter(domains)
+    return {
+        d: {
+            "count": n,
+            "share": round(n / len(domains), 4),
+            "of_domain": round(n / totals[d], 4) if totals.get(d) else None,
+        }
+        for d, n in sorted(counts.items())
+    }
+
+
+def spans(counts: Mapping[str, int], domains: Sequence[str], min_share: float) -> bool:
+    """Whether every one of ``domains`` holds at least ``min_share`` of a pattern's members."""
+    size = sum(counts.values())
+    return size > 0 and all(counts.get(d, 0) >= min_share * size - 1e-9 for d in domains)
+
+
+def span_score(
+    patterns: Sequence[Mapping[str, int]], min_share: float = SPAN_MIN_SHARE
+) -> dict[str, Any]:
+    """How capability-shaped a taxonomy is: the fraction of failures in spanning patterns.
+
+    A pattern spans when each domain of the taxonomy holds at least ``min_share`` of it
+    (:func:`spans`). With fewer than two domains nothing can span and the score is None.
+
+    Args:
+        patterns: Per agent pattern, its member count per domain.
+        min_share: The share each domain must hold of a spanning pattern.
+
+    Returns:
+        ``score``, ``min_share``, ``domains``, ``n_failures`` (per domain and in all),
+        ``n_patterns`` and ``n_spanning_patterns``, ``n_spanning_failures``.
+    """
+    totals: Counter[str] = Counter()
+    for counts in patterns:
+        totals.update(counts)
+    domains = sorted(totals)
+    n = sum(totals.values())
+    spanning = [c for c in patterns if len(domains) > 1 and spans(c, domains, min_share)]
+    inside = sum(sum(c.values()) for c in spanning)
+    return {
+        "score": round(inside / n, 4) if n and len(domains) > 1 else None,
+        "min_share": min_share,
+        "domains": domains,
+        "n_failures": {"all": n, **dict(sorted(totals.items()))},
+        "n_patterns": len(patterns),
+        "n_spanning_patterns": len(spanning),
+        "n_spanning_failures": inside,
+    }
 
 
 def _unit(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -200,10 +266,13 @@ def new_taxonomy_id(judgment_ids: Sequence[str], config: dict[str, Any], version
 __all__ = [
     "Pattern",
     "Taxonomy",
+    "domain_shares",
     "dominant_features",
     "match_lineages",
     "new_taxonomy_id",
     "next_version",
     "previous_lineages",
     "save_taxonomy",
+    "span_score",
+    "spans",
 ]
